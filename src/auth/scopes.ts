@@ -1,0 +1,78 @@
+// The canonical scope vocabulary the schema checks, and how each dialect's own scope or
+// ability names map onto it. Tokens store canonical scopes only.
+import type { TokenFormat } from "../generated/prisma/enums.js";
+
+export const SCOPES = [
+  "contacts:read",
+  "contacts:write",
+  "leads:read",
+  "leads:write",
+  "conversations:read",
+  "conversations:write",
+  "bookings:read",
+  "bookings:write",
+  "agents:read",
+  "agents:write",
+  "channels:read",
+  "channels:write",
+  "analytics:read",
+  "admin",
+] as const;
+
+export type Scope = (typeof SCOPES)[number];
+
+/** Every scope but `admin`: what an integration may be granted at most. */
+export const DATA_SCOPES: Scope[] = SCOPES.filter((scope) => scope !== "admin");
+const READ_SCOPES: Scope[] = SCOPES.filter((scope) => scope.endsWith(":read"));
+
+export function isScope(name: string): name is Scope {
+  return (SCOPES as readonly string[]).includes(name);
+}
+
+/**
+ * Each dialect's documented scope (or ability) names, and the canonical scopes each one
+ * grants. A canonical name is accepted in every dialect as well.
+ */
+export const DIALECT_SCOPES: Record<TokenFormat, Record<string, Scope[]>> = {
+  // Veleria API keys carry no documented scopes: a key reaches the whole account.
+  VELERIA: { full_access: DATA_SCOPES },
+  // Convo documents canonical names: conversations:read, leads:write, agents:read, ...
+  CONVO: {},
+  // Vorel: one `read` scope and per-resource write scopes; appointments are bookings.
+  VOREL: {
+    read: READ_SCOPES,
+    "leads:write": ["leads:write"],
+    "appointments:write": ["bookings:write"],
+  },
+  // Velents Support Center abilities: tickets are conversations with a contact.
+  VELENTS_SUPPORT: {
+    "tickets:read": ["conversations:read", "contacts:read"],
+    "tickets:write": ["conversations:write", "contacts:write"],
+    "conversations:read": ["conversations:read"],
+    "conversations:write": ["conversations:write"],
+  },
+  // Velents Agent.sa tokens belong to one agent: dispatch conversations, read the agent.
+  VELENTS_AGENT: {
+    dispatch: ["conversations:write", "conversations:read", "agents:read"],
+  },
+};
+
+/** Translates scope names given in a dialect (or canonical names) to canonical scopes. */
+export function toCanonicalScopes(format: TokenFormat, names: string[]): Scope[] {
+  const result = new Set<Scope>();
+  for (const raw of names) {
+    const name = raw.trim();
+    if (name === "") continue;
+    if (name === "all") {
+      DATA_SCOPES.forEach((scope) => result.add(scope));
+      continue;
+    }
+    const mapped = DIALECT_SCOPES[format][name] ?? (isScope(name) ? [name] : undefined);
+    if (!mapped) {
+      const known = [...Object.keys(DIALECT_SCOPES[format]), ...SCOPES, "all"].join(", ");
+      throw new Error(`Unknown scope "${name}" for ${format} tokens. Known: ${known}`);
+    }
+    mapped.forEach((scope) => result.add(scope));
+  }
+  return SCOPES.filter((scope) => result.has(scope));
+}

@@ -1,0 +1,82 @@
+// The one place that creates the Prisma client: PGlite in-process by default, PostgreSQL
+// through `pg` when DATABASE_URL is set. Both run the same migrations at open.
+import { mkdir } from "node:fs/promises";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import type { Config } from "../config.js";
+import { PrismaClient } from "../generated/prisma/client.js";
+import { applyMigrations } from "./migrations.js";
+
+export type { PrismaClient };
+
+export interface Database {
+  prisma: PrismaClient;
+  kind: "embedded" | "postgres";
+  /** Names of the migrations applied by this open (empty when the database was current). */
+  appliedMigrations: string[];
+  /** SQL statements sent so far; read it before and after a piece of work to count its statements. */
+  sqlStatementCount(): number;
+  close(): Promise<void>;
+}
+
+interface Driver {
+  kind: Database["kind"];
+  adapter: SqlMigrationAwareDriverAdapterFactory;
+  close(): Promise<void>;
+}
+
+async function embeddedDriver(dataDir: string): Promise<Driver> {
+  const inMemory = dataDir === "memory://";
+  if (!inMemory) await mkdir(dataDir, { recursive: true });
+  const client = new PGlite(inMemory ? undefined : dataDir);
+  await client.waitReady;
+  return { kind: "embedded", adapter: new PrismaPGlite(client), close: () => client.close() };
+}
+
+/**
+ * A `?schema=` parameter (as in Prisma's own URLs) puts every table in that PostgreSQL
+ * schema: the tests use it to give each test file a database of its own.
+ */
+function postgresDriver(databaseUrl: string): Driver {
+  const url = new URL(databaseUrl);
+  const schema = url.searchParams.get("schema") ?? undefined;
+  url.searchParams.delete("schema");
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: 10,
+    options: schema ? `-c search_path="${schema.replace(/"/g, "")}"` : undefined,
+  });
+  return {
+    kind: "postgres",
+    adapter: new PrismaPg(pool, schema ? { schema } : undefined),
+    close: () => pool.end(),
+  };
+}
+
+export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
+  const driver = config.databaseUrl ? postgresDriver(config.databaseUrl) : await embeddedDriver(config.dataDir);
+  try {
+    const appliedMigrations = await applyMigrations(driver.adapter);
+    const prisma = new PrismaClient({ adapter: driver.adapter, log: [{ emit: "event", level: "query" }] });
+    let statements = 0;
+    prisma.$on("query", () => {
+      statements += 1;
+    });
+    return {
+      prisma,
+      kind: driver.kind,
+      appliedMigrations,
+      sqlStatementCount: () => statements,
+      async close() {
+        await prisma.$disconnect();
+        await driver.close();
+      },
+    };
+  } catch (error) {
+    await driver.close();
+    throw error;
+  }
+}

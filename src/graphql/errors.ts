@@ -1,0 +1,49 @@
+// Every error a caller can cause is a GraphQLError with an `extensions.code`; anything
+// else is a bug and yoga masks it. The REST layer maps these codes to its statuses.
+import { GraphQLError } from "graphql";
+
+export type ErrorCode =
+  | "UNAUTHENTICATED"
+  | "FORBIDDEN"
+  | "NOT_FOUND"
+  | "CONFLICT"
+  | "BAD_USER_INPUT"
+  | "QUERY_TOO_COMPLEX";
+
+function typedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
+  return new GraphQLError(message, { extensions: { code, ...extensions } });
+}
+
+export const unauthenticated = () =>
+  new GraphQLError("A valid API token is required: send Authorization: Bearer <token>", {
+    extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } },
+  });
+
+export const forbidden = (scope: string) => typedError("FORBIDDEN", `This token lacks the ${scope} scope`, { scope });
+
+/** Another tenant's id gets exactly this too: existence elsewhere is never revealed. */
+export const notFound = (type: string, field?: string) =>
+  typedError("NOT_FOUND", `${type} not found`, field ? { field } : {});
+
+export const conflict = (message: string) => typedError("CONFLICT", message);
+
+/** `field` is the argument path of the offending value, e.g. "input.email". */
+export const badInput = (field: string, message: string) => typedError("BAD_USER_INPUT", message, { field });
+
+export const tooComplex = (message: string) => typedError("QUERY_TOO_COMPLEX", message);
+
+/** Prisma's error code (P2002 unique violation, P2025 record not found, ...), if it is one. */
+export function prismaErrorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return error instanceof Error && typeof code === "string" && /^P\d{4}$/.test(code) ? code : undefined;
+}
+
+/** Runs a write addressed by id; a missing row (or another tenant's) becomes NOT_FOUND. */
+export async function orNotFound<T>(type: string, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (prismaErrorCode(error) === "P2025") throw notFound(type);
+    throw error;
+  }
+}

@@ -1,0 +1,34 @@
+// Global ids are "<prefix>_<uuid>", e.g. con_3c90c3cc-0d44-4b50-8888-8dd25736052a: opaque
+// enough for Relay, readable in logs, and close to the prefixed ids the REST dialects use.
+import { badInput } from "./errors.js";
+
+const PREFIX_BY_TYPE: Record<string, string> = {
+  Tenant: "ten",
+  ApiToken: "tok",
+  Contact: "con",
+  Lead: "lead",
+  Agent: "agt",
+  Channel: "chn",
+  Conversation: "conv",
+  Message: "msg",
+  Tag: "tag",
+  Booking: "bkg",
+};
+const TYPE_BY_PREFIX = Object.fromEntries(Object.entries(PREFIX_BY_TYPE).map(([type, prefix]) => [prefix, type]));
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function encodeId(typename: string, id: string | number | bigint): string {
+  const prefix = PREFIX_BY_TYPE[typename];
+  if (!prefix) throw new Error(`No global id prefix for type ${typename}`);
+  return `${prefix}_${id}`;
+}
+
+export function decodeId(globalId: string): { typename: string; id: string } {
+  const separator = globalId.indexOf("_");
+  const typename = TYPE_BY_PREFIX[globalId.slice(0, separator)];
+  const id = globalId.slice(separator + 1);
+  if (separator < 0 || !typename || !UUID.test(id)) {
+    throw badInput("id", `"${globalId.slice(0, 80)}" is not a valid id`);
+  }
+  return { typename, id };
+}

@@ -1,0 +1,125 @@
+import type { Prisma } from "../../generated/prisma/client.js";
+import { builder } from "../builder.js";
+import type { Context } from "../context.js";
+import { badInput, orNotFound } from "../errors.js";
+import { encodeId } from "../ids.js";
+import { rules } from "../validation.js";
+
+const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+
+export const ContactRef = builder.prismaNode("Contact", {
+  id: { field: "id" },
+  authScopes: { scope: "contacts:read" },
+  findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
+  fields: (t) => ({
+    firstName: t.exposeString("firstName", { nullable: true }),
+    lastName: t.exposeString("lastName", { nullable: true }),
+    email: t.exposeString("email", { nullable: true }),
+    phone: t.exposeString("phone", { nullable: true }),
+    language: t.exposeString("language", { nullable: true }),
+    customFields: t.expose("customFields", { type: "JSON" }),
+    tags: t.exposeStringList("tags"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    leads: t.relatedConnection("leads", { cursor: "id", totalCount: true, query: { orderBy: newestFirst } }),
+    conversations: t.relatedConnection("conversations", { cursor: "id", totalCount: true, query: { orderBy: newestFirst } }),
+    bookings: t.relatedConnection("bookings", {
+      cursor: "id",
+      totalCount: true,
+      query: { orderBy: [{ startsAt: "asc" }, { id: "asc" }] },
+    }),
+  }),
+});
+
+const ContactInput = builder.inputType("ContactInput", {
+  description: "Omitted fields are left as they are; null clears a field.",
+  fields: (t) => ({
+    firstName: t.string({ validate: rules.optionalName }),
+    lastName: t.string({ validate: rules.optionalName }),
+    email: t.string({ validate: rules.email }),
+    phone: t.string({ validate: rules.phone }),
+    language: t.string({ validate: rules.language }),
+    customFields: t.field({ type: "JSON", validate: rules.jsonObject }),
+    tags: t.stringList({ validate: rules.tags }),
+  }),
+});
+
+type ContactInputShape = typeof ContactInput.$inferInput;
+
+function contactData(input: ContactInputShape) {
+  return {
+    firstName: input.firstName,
+    lastName: input.lastName,
+    email: input.email,
+    phone: input.phone,
+    language: input.language,
+    customFields: input.customFields === null ? {} : (input.customFields as Prisma.InputJsonObject | undefined),
+    tags: input.tags === null ? [] : input.tags ?? undefined,
+  };
+}
+
+/** Every word of the search must match a name, the email or the phone. */
+function contactWhere(ctx: Context, search: string | null | undefined): Prisma.ContactWhereInput {
+  const words = (search ?? "").trim().split(/\s+/).filter(Boolean);
+  return {
+    tenantId: ctx.tenantId,
+    AND: words.map((word) => ({
+      OR: [
+        { firstName: { contains: word, mode: "insensitive" } },
+        { lastName: { contains: word, mode: "insensitive" } },
+        { email: { contains: word, mode: "insensitive" } },
+        { phone: { contains: word } },
+      ],
+    })),
+  };
+}
+
+builder.queryField("contacts", (t) =>
+  t.prismaConnection({
+    type: "Contact",
+    cursor: "id",
+    authScopes: { scope: "contacts:read" },
+    description: "Contacts, newest first. `search` matches every word against names, email and phone.",
+    args: { search: t.arg.string({ validate: rules.search }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.contact.findMany({ ...query, where: contactWhere(ctx, args.search), orderBy: newestFirst }),
+    totalCount: (_parent, args, ctx) => ctx.prisma.contact.count({ where: contactWhere(ctx, args.search) }),
+  }),
+);
+
+builder.mutationFields((t) => ({
+  createContact: t.prismaField({
+    type: "Contact",
+    authScopes: { scope: "contacts:write" },
+    args: { input: t.arg({ type: ContactInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) => {
+      if (!input.firstName && !input.lastName && !input.email && !input.phone) {
+        throw badInput("input", "A contact needs at least a name, an email or a phone");
+      }
+      return ctx.prisma.contact.create({ ...query, data: { tenantId: ctx.tenantId, ...contactData(input) } });
+    },
+  }),
+  updateContact: t.prismaField({
+    type: "Contact",
+    authScopes: { scope: "contacts:write" },
+    args: {
+      id: t.arg.globalID({ for: ContactRef, required: true }),
+      input: t.arg({ type: ContactInput, required: true }),
+    },
+    resolve: (query, _root, { id, input }, ctx) =>
+      orNotFound(
+        "Contact",
+        ctx.prisma.contact.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: contactData(input) }),
+      ),
+  }),
+  deleteContact: t.field({
+    type: "ID",
+    description: "Deletes the contact and its bookings; its leads and conversations stay, unlinked. Returns the id.",
+    authScopes: { scope: "contacts:write" },
+    args: { id: t.arg.globalID({ for: ContactRef, required: true }) },
+    resolve: async (_root, { id }, ctx) => {
+      await orNotFound("Contact", ctx.prisma.contact.delete({ where: { id: id.id, tenantId: ctx.tenantId } }));
+      return encodeId("Contact", id.id);
+    },
+  }),
+}));

@@ -1,0 +1,375 @@
+// Conversations, their messages, and the tags that label them.
+import { z } from "zod";
+import type { Prisma } from "../../generated/prisma/client.js";
+import { builder } from "../builder.js";
+import type { Context } from "../context.js";
+import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
+import { requireOwned } from "../ownership.js";
+import { rules } from "../validation.js";
+import { AgentRef, ChannelRef } from "./agent.js";
+import { ContactRef } from "./contact.js";
+import { ChannelTypeEnum, ConversationStatusEnum, MessageRoleEnum, SentimentEnum } from "./enums.js";
+
+const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
+const oldestFirst = [{ createdAt: "asc" as const }, { id: "asc" as const }];
+
+export const TagRef = builder.prismaNode("Tag", {
+  id: { field: "id" },
+  authScopes: { scope: "conversations:read" },
+  findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    color: t.exposeString("color", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+export const MessageRef = builder.prismaNode("Message", {
+  id: { field: "id" },
+  authScopes: { scope: "conversations:read" },
+  findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
+  fields: (t) => ({
+    role: t.expose("role", { type: MessageRoleEnum }),
+    content: t.exposeString("content"),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    conversation: t.relation("conversation"),
+  }),
+});
+
+export const ConversationRef = builder.prismaNode("Conversation", {
+  id: { field: "id" },
+  authScopes: { scope: "conversations:read" },
+  findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
+  fields: (t) => ({
+    number: t.exposeInt("number", { description: "Integer id, as Velents Agent.sa exposes conversations." }),
+    channelType: t.expose("channelType", { type: ChannelTypeEnum }),
+    channel: t.relation("channel", { nullable: true }),
+    agent: t.relation("agent", { nullable: true }),
+    contact: t.relation("contact", { nullable: true }),
+    customerIdentifier: t.exposeString("customerIdentifier"),
+    customerName: t.exposeString("customerName", { nullable: true }),
+    customerLanguage: t.exposeString("customerLanguage", { nullable: true }),
+    status: t.expose("status", { type: ConversationStatusEnum }),
+    inputValues: t.expose("inputValues", { type: "JSON" }),
+    extractedValues: t.expose("extractedValues", { type: "JSON" }),
+    sentiment: t.expose("sentiment", { type: SentimentEnum, nullable: true }),
+    assignedOperator: t.exposeString("assignedOperator", { nullable: true }),
+    firstMessageAt: t.expose("firstMessageAt", { type: "DateTime", nullable: true }),
+    lastMessageAt: t.expose("lastMessageAt", { type: "DateTime", nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    updatedAt: t.expose("updatedAt", { type: "DateTime" }),
+    tags: t.field({
+      type: [TagRef],
+      select: { tags: { include: { tag: true }, orderBy: { createdAt: "asc" } } },
+      resolve: (conversation) => conversation.tags.map((link) => link.tag),
+    }),
+    messages: t.relatedConnection("messages", {
+      cursor: "id",
+      totalCount: true,
+      description: "The full transcript, oldest first.",
+      query: { orderBy: oldestFirst },
+    }),
+    lastMessages: t.field({
+      type: [MessageRef],
+      description: "The last `count` messages, oldest first: what an inbox row shows.",
+      args: { count: t.arg.int({ defaultValue: 3, validate: z.number().int().min(1).max(50) }) },
+      complexity: (args) => ({ field: 1, multiplier: args.count ?? 3 }),
+      resolve: (conversation, args, ctx) => ctx.loaders.lastMessages(args.count ?? 3).load(conversation.id),
+    }),
+    leads: t.relation("leads", { query: { orderBy: newestFirst } }),
+  }),
+});
+
+interface ConversationFilter {
+  agentId?: { id: string } | null;
+  channelId?: { id: string } | null;
+  channelType?: string | null;
+  contactId?: { id: string } | null;
+  status?: string | null;
+  tagIds?: { id: string }[] | null;
+}
+
+function conversationWhere(ctx: Context, args: ConversationFilter): Prisma.ConversationWhereInput {
+  return {
+    tenantId: ctx.tenantId,
+    ...(args.agentId ? { agentId: args.agentId.id } : {}),
+    ...(args.channelId ? { channelId: args.channelId.id } : {}),
+    ...(args.channelType ? { channelType: args.channelType as Prisma.ConversationWhereInput["channelType"] } : {}),
+    ...(args.contactId ? { contactId: args.contactId.id } : {}),
+    ...(args.status ? { status: args.status as Prisma.ConversationWhereInput["status"] } : {}),
+    ...(args.tagIds?.length ? { tags: { some: { tagId: { in: args.tagIds.map((tag) => tag.id) } } } } : {}),
+  };
+}
+
+builder.queryFields((t) => ({
+  conversations: t.prismaConnection({
+    type: "Conversation",
+    cursor: "id",
+    authScopes: { scope: "conversations:read" },
+    description: "Conversations, newest first. `tagIds` matches conversations carrying any of the tags.",
+    args: {
+      agentId: t.arg.globalID({ for: AgentRef }),
+      channelId: t.arg.globalID({ for: ChannelRef }),
+      channelType: t.arg({ type: ChannelTypeEnum }),
+      contactId: t.arg.globalID({ for: ContactRef }),
+      status: t.arg({ type: ConversationStatusEnum }),
+      tagIds: t.arg.globalIDList({ for: TagRef, validate: z.array(z.unknown()).max(50) }),
+    },
+    resolve: (query, _root, args, ctx) =>
+      ctx.prisma.conversation.findMany({ ...query, where: conversationWhere(ctx, args), orderBy: newestFirst }),
+    totalCount: (_parent, args, ctx) => ctx.prisma.conversation.count({ where: conversationWhere(ctx, args) }),
+  }),
+  tags: t.prismaConnection({
+    type: "Tag",
+    cursor: "id",
+    authScopes: { scope: "conversations:read" },
+    resolve: (query, _root, _args, ctx) =>
+      ctx.prisma.tag.findMany({ ...query, where: { tenantId: ctx.tenantId }, orderBy: [{ name: "asc" }, { id: "asc" }] }),
+    totalCount: (_parent, _args, ctx) => ctx.prisma.tag.count({ where: { tenantId: ctx.tenantId } }),
+  }),
+}));
+
+const CreateConversationInput = builder.inputType("CreateConversationInput", {
+  fields: (t) => ({
+    channelType: t.field({ type: ChannelTypeEnum, required: true }),
+    channelId: t.globalID({ for: ChannelRef }),
+    agentId: t.globalID({ for: AgentRef }),
+    contactId: t.globalID({ for: ContactRef }),
+    customerIdentifier: t.string({
+      required: true,
+      description: "Channel-native identifier: phone for WhatsApp/voice (E.164 recommended), email for webform, ...",
+      validate: rules.customerIdentifier,
+    }),
+    customerName: t.string({ validate: rules.optionalName }),
+    customerLanguage: t.string({ validate: rules.language }),
+    inputValues: t.field({ type: "JSON", validate: rules.jsonObject }),
+  }),
+});
+
+const UpdateConversationInput = builder.inputType("UpdateConversationInput", {
+  description: "Omitted fields are left as they are; null clears a field.",
+  fields: (t) => ({
+    status: t.field({ type: ConversationStatusEnum }),
+    sentiment: t.field({ type: SentimentEnum }),
+    assignedOperator: t.string({ validate: rules.shortText }),
+    customerName: t.string({ validate: rules.optionalName }),
+    customerLanguage: t.string({ validate: rules.language }),
+    extractedValues: t.field({ type: "JSON", validate: rules.jsonObject }),
+    agentId: t.globalID({ for: AgentRef }),
+    contactId: t.globalID({ for: ContactRef }),
+  }),
+});
+
+const AddMessageInput = builder.inputType("AddMessageInput", {
+  fields: (t) => ({
+    conversationId: t.globalID({ for: ConversationRef, required: true }),
+    role: t.field({ type: MessageRoleEnum, required: true }),
+    content: t.string({ required: true, validate: rules.messageContent }),
+  }),
+});
+
+const BulkConversationAction = builder.enumType("BulkConversationAction", {
+  values: ["CLOSE", "REOPEN", "ASSIGN", "TAG", "UNTAG"] as const,
+});
+
+const BulkUpdateConversationsInput = builder.inputType("BulkUpdateConversationsInput", {
+  fields: (t) => ({
+    ids: t.globalIDList({
+      for: ConversationRef,
+      required: true,
+      validate: z.array(z.unknown()).min(1, "must name at least one conversation").max(200, "at most 200 conversations per call"),
+    }),
+    action: t.field({ type: BulkConversationAction, required: true }),
+    operator: t.string({ description: "For ASSIGN: the operator to assign; null unassigns.", validate: rules.shortText }),
+    tagIds: t.globalIDList({
+      for: TagRef,
+      description: "For TAG and UNTAG.",
+      validate: z.array(z.unknown()).max(50).nullish(),
+    }),
+  }),
+});
+
+const BulkResult = builder.objectRef<{ updated: number; skipped: number }>("BulkResult").implement({
+  description: "`skipped` counts ids that did not change: already in that state, or not found.",
+  fields: (t) => ({ updated: t.exposeInt("updated"), skipped: t.exposeInt("skipped") }),
+});
+
+/** Adds a message and moves the conversation's first/last message times, in one transaction. */
+async function addMessage(ctx: Context, query: object, conversationId: string, role: "USER" | "ASSISTANT" | "OPERATOR" | "SYSTEM", content: string) {
+  return ctx.prisma.$transaction(async (tx) => {
+    const conversation = await tx.conversation.findFirst({
+      where: { id: conversationId, tenantId: ctx.tenantId },
+      select: { id: true, firstMessageAt: true },
+    });
+    if (!conversation) throw notFound("Conversation");
+    const message = await tx.message.create({
+      ...query,
+      data: { tenantId: ctx.tenantId, conversationId, role, content },
+    });
+    await tx.conversation.update({
+      where: { id: conversationId },
+      data: { lastMessageAt: message.createdAt, firstMessageAt: conversation.firstMessageAt ?? message.createdAt },
+    });
+    return message;
+  });
+}
+
+type BulkInput = typeof BulkUpdateConversationsInput.$inferInput;
+
+async function bulkUpdate(ctx: Context, input: BulkInput): Promise<{ updated: number; skipped: number }> {
+  const ids = [...new Set(input.ids.map((id) => id.id))];
+  const tagIds = [...new Set((input.tagIds ?? []).map((id) => id.id))];
+  const inTenant = { tenantId: ctx.tenantId, id: { in: ids } };
+  if ((input.action === "TAG" || input.action === "UNTAG") && tagIds.length === 0) {
+    throw badInput("input.tagIds", `${input.action} needs at least one tag id`);
+  }
+  if (input.action === "ASSIGN" && input.operator === undefined) {
+    throw badInput("input.operator", "ASSIGN needs an operator (null unassigns)");
+  }
+  await requireOwned(ctx, "Tag", tagIds, "input.tagIds");
+
+  const updated = await ctx.prisma.$transaction(async (tx) => {
+    switch (input.action) {
+      case "CLOSE":
+        return (await tx.conversation.updateMany({ where: { ...inTenant, status: { not: "CLOSED" } }, data: { status: "CLOSED" } })).count;
+      case "REOPEN":
+        return (await tx.conversation.updateMany({ where: { ...inTenant, status: "CLOSED" }, data: { status: "OPEN" } })).count;
+      case "ASSIGN": {
+        const operator = input.operator ?? null;
+        const notAlready = operator === null ? { assignedOperator: { not: null } } : { OR: [{ assignedOperator: null }, { assignedOperator: { not: operator } }] };
+        return (await tx.conversation.updateMany({ where: { ...inTenant, ...notAlready }, data: { assignedOperator: operator } })).count;
+      }
+      case "TAG":
+      case "UNTAG": {
+        const conversations = await tx.conversation.findMany({
+          where: inTenant,
+          select: { id: true, tags: { where: { tagId: { in: tagIds } }, select: { tagId: true } } },
+        });
+        const changed = conversations.filter((c) => (input.action === "TAG" ? c.tags.length < tagIds.length : c.tags.length > 0));
+        if (input.action === "TAG") {
+          await tx.conversationTag.createMany({
+            data: changed.flatMap((c) => tagIds.map((tagId) => ({ tenantId: ctx.tenantId, conversationId: c.id, tagId }))),
+            skipDuplicates: true,
+          });
+        } else {
+          await tx.conversationTag.deleteMany({ where: { tenantId: ctx.tenantId, conversationId: { in: ids }, tagId: { in: tagIds } } });
+        }
+        if (changed.length > 0) {
+          await tx.conversation.updateMany({ where: { id: { in: changed.map((c) => c.id) } }, data: { updatedAt: new Date() } });
+        }
+        return changed.length;
+      }
+    }
+  });
+  return { updated, skipped: ids.length - updated };
+}
+
+builder.mutationFields((t) => ({
+  createConversation: t.prismaField({
+    type: "Conversation",
+    description: "Strict create: CONFLICT if the tenant already has a conversation for this channel type and customer identifier.",
+    authScopes: { scope: "conversations:write" },
+    args: { input: t.arg({ type: CreateConversationInput, required: true }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");
+      await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
+      if (input.channelId) {
+        const channel = await ctx.prisma.channel.findFirst({ where: { id: input.channelId.id, tenantId: ctx.tenantId } });
+        if (!channel) throw notFound("Channel", "input.channelId");
+        if (channel.type !== input.channelType) {
+          throw badInput("input.channelId", `Channel is ${channel.type}, not ${input.channelType}`);
+        }
+      }
+      try {
+        return await ctx.prisma.conversation.create({
+          ...query,
+          data: {
+            tenantId: ctx.tenantId,
+            channelType: input.channelType,
+            channelId: input.channelId?.id,
+            agentId: input.agentId?.id,
+            contactId: input.contactId?.id,
+            customerIdentifier: input.customerIdentifier,
+            customerName: input.customerName,
+            customerLanguage: input.customerLanguage,
+            inputValues: (input.inputValues ?? {}) as Prisma.InputJsonObject,
+          },
+        });
+      } catch (error) {
+        if (prismaErrorCode(error) === "P2002") {
+          throw conflict(`A ${input.channelType} conversation with this customer identifier already exists`);
+        }
+        throw error;
+      }
+    },
+  }),
+  updateConversation: t.prismaField({
+    type: "Conversation",
+    authScopes: { scope: "conversations:write" },
+    args: {
+      id: t.arg.globalID({ for: ConversationRef, required: true }),
+      input: t.arg({ type: UpdateConversationInput, required: true }),
+    },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");
+      await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
+      return orNotFound(
+        "Conversation",
+        ctx.prisma.conversation.update({
+          ...query,
+          where: { id: id.id, tenantId: ctx.tenantId },
+          data: {
+            status: input.status ?? undefined,
+            sentiment: input.sentiment,
+            assignedOperator: input.assignedOperator,
+            customerName: input.customerName,
+            customerLanguage: input.customerLanguage,
+            extractedValues: input.extractedValues === null ? {} : (input.extractedValues as Prisma.InputJsonObject | undefined),
+            agentId: input.agentId === null ? null : input.agentId?.id,
+            contactId: input.contactId === null ? null : input.contactId?.id,
+          },
+        }),
+      );
+    },
+  }),
+  addMessage: t.prismaField({
+    type: "Message",
+    description: "Appends a message of any role: what a channel worker or bot records.",
+    authScopes: { scope: "conversations:write" },
+    args: { input: t.arg({ type: AddMessageInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) => addMessage(ctx, query, input.conversationId.id, input.role, input.content),
+  }),
+  sendOperatorMessage: t.prismaField({
+    type: "Message",
+    description: "Posts an operator-authored reply into a conversation.",
+    authScopes: { scope: "conversations:write" },
+    args: {
+      conversationId: t.arg.globalID({ for: ConversationRef, required: true }),
+      content: t.arg.string({ required: true, validate: rules.messageContent }),
+    },
+    resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content),
+  }),
+  bulkUpdateConversations: t.field({
+    type: BulkResult,
+    description: "Close, reopen, assign, tag or untag up to 200 conversations at once, all or nothing.",
+    authScopes: { scope: "conversations:write" },
+    args: { input: t.arg({ type: BulkUpdateConversationsInput, required: true }) },
+    resolve: (_root, { input }, ctx) => bulkUpdate(ctx, input),
+  }),
+  createTag: t.prismaField({
+    type: "Tag",
+    authScopes: { scope: "conversations:write" },
+    args: {
+      name: t.arg.string({ required: true, validate: z.string().trim().min(1).max(50) }),
+      color: t.arg.string({ validate: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a colour such as #3366ff").nullish() }),
+    },
+    resolve: async (query, _root, args, ctx) => {
+      try {
+        return await ctx.prisma.tag.create({ ...query, data: { tenantId: ctx.tenantId, name: args.name.trim(), color: args.color } });
+      } catch (error) {
+        if (prismaErrorCode(error) === "P2002") throw conflict(`A tag named "${args.name.trim()}" already exists`);
+        throw error;
+      }
+    },
+  }),
+}));

@@ -1,0 +1,97 @@
+// The HTTP server: GraphQL (with GraphiQL) at /graphql behind bearer-token auth.
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createYoga, type Plugin } from "graphql-yoga";
+import { GraphQLError } from "graphql";
+import { authenticate, bearerToken } from "../auth/viewer.js";
+import type { Config } from "../config.js";
+import type { Database } from "../db/client.js";
+import { createContext, type Context } from "../graphql/context.js";
+import { conflict, notFound, prismaErrorCode, unauthenticated } from "../graphql/errors.js";
+import { schema } from "../graphql/schema.js";
+
+const EXAMPLE_QUERY = `# Send your token in the headers below: {"Authorization": "Bearer <token>"}
+query FirstPage {
+  viewer { tenant { name } scopes }
+  conversations(first: 10) {
+    totalCount
+    edges { node { id status customerName contact { firstName email } lastMessages(count: 2) { role content } } }
+  }
+}
+`;
+
+/** Database errors a caller can cause become typed errors; anything else stays masked. */
+function maskError(error: unknown, message: string): Error {
+  const original = error instanceof GraphQLError ? error.originalError ?? error : error;
+  if (original instanceof GraphQLError && original.extensions?.code) return original;
+  switch (prismaErrorCode(original)) {
+    case "P2002":
+      return conflict("A record with these values already exists");
+    case "P2025":
+      return notFound("Record");
+  }
+  if (error instanceof GraphQLError && !error.originalError) return error;
+  console.error(original);
+  return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+}
+
+/** Rejects bodies above the configured size before they are read. */
+function requestSizeLimit(maxBytes: number): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      const length = Number(request.headers.get("content-length") ?? 0);
+      if (length > maxBytes) {
+        endResponse(
+          fetchAPI.Response.json(
+            { errors: [{ message: `Request body exceeds ${maxBytes} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] },
+            { status: 413 },
+          ),
+        );
+      }
+    },
+  };
+}
+
+export interface App {
+  server: Server;
+  /** Resolves with the bound port (useful with port 0 in tests). */
+  listen(port?: number, host?: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createApp(db: Database, config: Pick<Config, "limits" | "port" | "host">): App {
+  const yoga = createYoga<{ req: IncomingMessage }, Context>({
+    schema,
+    graphqlEndpoint: "/graphql",
+    landingPage: false,
+    batching: false,
+    graphiql: {
+      title: "Engagement Graph",
+      defaultQuery: EXAMPLE_QUERY,
+      headers: JSON.stringify({ Authorization: "Bearer <paste your token here>" }),
+    },
+    maskedErrors: { maskError },
+    plugins: [requestSizeLimit(config.limits.maxRequestBytes)],
+    context: async ({ request }) => {
+      const token = bearerToken(request.headers.get("authorization"));
+      const viewer = token ? await authenticate(db.prisma, token) : undefined;
+      if (!viewer) throw unauthenticated();
+      return createContext(db.prisma, viewer, config.limits);
+    },
+  });
+
+  const server = createServer(yoga);
+  return {
+    server,
+    listen: (port = config.port, host = config.host) =>
+      new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+      }),
+    close: () =>
+      new Promise((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeIdleConnections();
+      }),
+  };
+}

@@ -1,0 +1,40 @@
+// `npm start`: open (and migrate) the database, seed a demo tenant on first run, serve.
+import { loadConfig } from "./config.js";
+import { openDatabase } from "./db/client.js";
+import { seedDemoTenant } from "./db/demo.js";
+import { createApp } from "./http/server.js";
+
+const config = loadConfig();
+const db = await openDatabase(config);
+if (db.appliedMigrations.length > 0) console.log(`Applied migrations: ${db.appliedMigrations.join(", ")}`);
+
+const demoToken = await seedDemoTenant(db.prisma);
+const app = createApp(db, config);
+const port = await app.listen();
+const where = db.kind === "embedded" ? `embedded database in ${config.dataDir}` : "PostgreSQL";
+console.log(`GraphQL API on http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${port}/graphql (${where})`);
+if (demoToken) {
+  console.log(
+    [
+      "",
+      "Created the demo tenant. Its admin token, shown this once only (store it now):",
+      "",
+      `  ${demoToken}`,
+      "",
+      `Open GraphiQL at the URL above and send the header {"Authorization": "Bearer ${demoToken}"}.`,
+      "",
+    ].join("\n"),
+  );
+}
+
+let stopping = false;
+async function stop(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`${signal}: finishing in-flight requests, then stopping`);
+  await app.close();
+  await db.close();
+  process.exit(0);
+}
+process.on("SIGTERM", () => void stop("SIGTERM"));
+process.on("SIGINT", () => void stop("SIGINT"));
