@@ -1,0 +1,191 @@
+// The admin CLI: `npm run cli -- <command> [options]`. Run `npm run cli -- --help`.
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { toCanonicalScopes } from "../auth/scopes.js";
+import { issueToken } from "../auth/viewer.js";
+import { TOKEN_FORMATS } from "../auth/tokens.js";
+import { loadConfig } from "../config.js";
+import { openDatabase, type Database } from "../db/client.js";
+import { createMigration, migrationsDir } from "../db/migrations.js";
+import type { Plan, TokenFormat } from "../generated/prisma/enums.js";
+
+const HELP = `Usage: npm run cli -- <command> [options]
+
+Tenants
+  tenants:create --name <name> [--slug <slug>] [--plan STARTER|PRO|BUSINESS]
+  tenants:list
+
+API tokens (the token is printed once; only its hash is stored)
+  tokens:create  --tenant <slug> --name <name> --format <format> --scopes <list>
+                 [--expires <ISO date-time>] [--agent <agent uuid>]
+      <format>  veleria | convo | vorel | velents_support | velents_agent
+      <list>    comma-separated canonical scopes (contacts:read, leads:write, admin, ...),
+                the format's own names (Vorel: read, appointments:write, ...), or "all"
+  tokens:list    --tenant <slug>
+  tokens:revoke  --tenant <slug> --id <token uuid or tok_ id>
+
+Database (DATABASE_URL for PostgreSQL, otherwise the embedded database in DATA_DIR)
+  migrate                 apply pending migrations (npm start does this too)
+  migrate:new <name>      write prisma/migrations/<timestamp>_<name> from prisma/schema.prisma
+
+Schema
+  schema:print            write the GraphQL SDL to schema/schema.graphql
+
+The embedded database is a single-process store: stop the server before running
+commands against the same DATA_DIR.`;
+
+const FORMATS: Record<string, TokenFormat> = Object.fromEntries(
+  Object.keys(TOKEN_FORMATS).map((format) => [format.toLowerCase(), format as TokenFormat]),
+);
+
+class UsageError extends Error {}
+
+function required(values: Record<string, string | boolean | undefined>, name: string): string {
+  const value = values[name];
+  if (typeof value !== "string" || value === "") throw new UsageError(`--${name} is required`);
+  return value;
+}
+
+async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
+  const db = await openDatabase(loadConfig());
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
+}
+
+async function tenantBySlug(db: Database, slug: string) {
+  const tenant = await db.prisma.tenant.findUnique({ where: { slug } });
+  if (!tenant) throw new UsageError(`No tenant with slug "${slug}"`);
+  return tenant;
+}
+
+async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      name: { type: "string" },
+      slug: { type: "string" },
+      plan: { type: "string" },
+      tenant: { type: "string" },
+      format: { type: "string" },
+      scopes: { type: "string" },
+      expires: { type: "string" },
+      agent: { type: "string" },
+      id: { type: "string" },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    console.log(HELP);
+    return;
+  }
+
+  switch (command) {
+    case "tenants:create": {
+      const name = required(values, "name");
+      const slug = values.slug ?? name.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+      const plan = (values.plan ?? "STARTER").toUpperCase();
+      if (!["STARTER", "PRO", "BUSINESS"].includes(plan)) throw new UsageError("--plan is STARTER, PRO or BUSINESS");
+      if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) throw new UsageError("--slug is lowercase letters, digits and dashes");
+      await withDatabase(async (db) => {
+        if (await db.prisma.tenant.findUnique({ where: { slug } })) throw new UsageError(`Slug "${slug}" is taken`);
+        const tenant = await db.prisma.tenant.create({ data: { name, slug, plan: plan as Plan } });
+        console.log(`Created tenant ${tenant.slug} (${tenant.id})`);
+      });
+      return;
+    }
+    case "tenants:list":
+      await withDatabase(async (db) => {
+        for (const t of await db.prisma.tenant.findMany({ orderBy: { createdAt: "asc" } })) {
+          console.log(`${t.slug}\t${t.plan}\t${t.id}\t${t.name}`);
+        }
+      });
+      return;
+    case "tokens:create": {
+      const format = FORMATS[required(values, "format").toLowerCase()];
+      if (!format) throw new UsageError(`--format is one of ${Object.keys(FORMATS).join(", ")}`);
+      const scopes = toCanonicalScopes(format, required(values, "scopes").split(","));
+      if (scopes.length === 0) throw new UsageError("--scopes names no scope");
+      const expiresAt = values.expires ? new Date(values.expires) : null;
+      if (expiresAt && (Number.isNaN(expiresAt.getTime()) || expiresAt <= new Date())) {
+        throw new UsageError("--expires must be a future ISO date-time");
+      }
+      if (format === "VELENTS_AGENT" && !values.agent) throw new UsageError("velents_agent tokens need --agent");
+      await withDatabase(async (db) => {
+        const tenant = await tenantBySlug(db, required(values, "tenant"));
+        if (values.agent && !(await db.prisma.agent.findFirst({ where: { id: values.agent, tenantId: tenant.id } }))) {
+          throw new UsageError("No such agent in this tenant");
+        }
+        const { token, secret } = await issueToken(db.prisma, {
+          tenantId: tenant.id,
+          name: required(values, "name"),
+          format,
+          scopes,
+          expiresAt,
+          agentId: values.agent ?? null,
+        });
+        console.error(`Created token ${token.id} (${format}) with scopes: ${scopes.join(" ")}`);
+        console.error("The token is shown this once only:");
+        console.log(secret);
+      });
+      return;
+    }
+    case "tokens:list":
+      await withDatabase(async (db) => {
+        const tenant = await tenantBySlug(db, required(values, "tenant"));
+        const tokens = await db.prisma.apiToken.findMany({ where: { tenantId: tenant.id }, orderBy: { createdAt: "asc" } });
+        for (const t of tokens) {
+          const state = t.revokedAt ? "revoked" : t.expiresAt && t.expiresAt <= new Date() ? "expired" : "active";
+          console.log(`${t.id}\t${t.displayPrefix}\t${t.format}\t${state}\t${t.name}\t${t.scopes.join(",")}`);
+        }
+      });
+      return;
+    case "tokens:revoke": {
+      const id = required(values, "id").replace(/^tok_/, "");
+      await withDatabase(async (db) => {
+        const tenant = await tenantBySlug(db, required(values, "tenant"));
+        const token = await db.prisma.apiToken.findFirst({ where: { id, tenantId: tenant.id } });
+        if (!token) throw new UsageError("No such token in this tenant");
+        if (!token.revokedAt) await db.prisma.apiToken.update({ where: { id }, data: { revokedAt: new Date() } });
+        console.log(`Revoked token ${id}`);
+      });
+      return;
+    }
+    case "migrate":
+      await withDatabase(async (db) => {
+        console.log(db.appliedMigrations.length ? `Applied: ${db.appliedMigrations.join(", ")}` : "Database is up to date");
+      });
+      return;
+    case "migrate:new": {
+      const name = rest[0] ?? values.name;
+      if (!name) throw new UsageError("migrate:new needs a name, e.g. npm run migrate:new -- add_booking_notes");
+      const created = await createMigration(name);
+      console.log(created ? `Created ${path.relative(process.cwd(), path.join(migrationsDir, created))}/migration.sql` : "schema.prisma matches the migrations: nothing to do");
+      return;
+    }
+    case "schema:print": {
+      const { printedSchema } = await import("../graphql/schema.js");
+      const target = path.resolve("schema", "schema.graphql");
+      await mkdir(path.dirname(target), { recursive: true });
+      await writeFile(target, printedSchema());
+      console.log(`Wrote ${path.relative(process.cwd(), target)}`);
+      return;
+    }
+    default:
+      throw new UsageError(`Unknown command "${command}"`);
+  }
+}
+
+run(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError || (error instanceof Error && error.message.startsWith("Unknown scope"))) {
+    console.error(`${error.message}\n\nRun npm run cli -- --help for usage.`);
+    process.exit(2);
+  }
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+// A real server on a real database for each test file: in-memory PGlite, or a fresh schema
+// in the PostgreSQL of DATABASE_URL when the "postgres" project runs.
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { DATA_SCOPES, type Scope } from "../src/auth/scopes.js";
+import { issueToken } from "../src/auth/viewer.js";
+import { loadConfig } from "../src/config.js";
+import { openDatabase, type Database } from "../src/db/client.js";
+import type { TokenFormat } from "../src/generated/prisma/enums.js";
+import { createApp, type App } from "../src/http/server.js";
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, any> }[];
+}
+
+export interface TestTenant {
+  id: string;
+  slug: string;
+  /** A token with every data scope plus admin. */
+  token: string;
+  /** Issues another token of this tenant with exactly these scopes. */
+  tokenWith(scopes: Scope[], format?: TokenFormat): Promise<string>;
+}
+
+export interface TestServer {
+  url: string;
+  db: Database;
+  app: App;
+  /** POSTs a GraphQL request; `token` null sends no Authorization header. */
+  gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  createTenant(name?: string): Promise<TestTenant>;
+  close(): Promise<void>;
+}
+
+export const usingPostgres = process.env.TEST_DATABASE === "postgres";
+
+/** A database config of its own for this test file (and a way to drop it afterwards). */
+export function isolatedDatabaseConfig() {
+  if (!usingPostgres) return { config: { databaseUrl: undefined, dataDir: "memory://" }, drop: async () => {} };
+  const base = process.env.DATABASE_URL!;
+  const schema = `test_${randomBytes(6).toString("hex")}`;
+  const url = new URL(base);
+  url.searchParams.set("schema", schema);
+  return {
+    config: { databaseUrl: url.toString(), dataDir: "" },
+    drop: async () => {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.end();
+    },
+  };
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const { config: dbConfig, drop } = isolatedDatabaseConfig();
+  const db = await openDatabase(dbConfig);
+  const config = loadConfig({});
+  const app = createApp(db, config);
+  const port = await app.listen(0, "127.0.0.1");
+  const url = `http://127.0.0.1:${port}/graphql`;
+
+  return {
+    url,
+    db,
+    app,
+    async gql(query, variables, token) {
+      const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
+      if (token) headers.authorization = `Bearer ${token}`;
+      const response = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+      const body = (await response.json()) as GraphQLResponse;
+      return { ...body, status: response.status } as never;
+    },
+    async createTenant(name = "Tenant") {
+      const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${randomBytes(4).toString("hex")}`;
+      const tenant = await db.prisma.tenant.create({ data: { name, slug } });
+      const tokenWith = async (scopes: Scope[], format: TokenFormat = "CONVO") =>
+        (await issueToken(db.prisma, { tenantId: tenant.id, name: "test", format, scopes })).secret;
+      return { id: tenant.id, slug, token: await tokenWith([...DATA_SCOPES, "admin"]), tokenWith };
+    },
+    async close() {
+      await app.close();
+      await db.close();
+      await drop();
+    },
+  };
+}
