@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 const databases = ["embedded", ...(process.env.DATABASE_URL ? ["postgres"] : [])];
 
 export default defineConfig({
+  // Node loads graphql's CommonJS build for Pothos and yoga; Vite would pick the .mjs build
+  // for our own files, and graphql refuses to mix two copies of itself.
+  resolve: { alias: { graphql: "graphql/index.js" } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
