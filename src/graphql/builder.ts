@@ -48,7 +48,6 @@ export const builder = new SchemaBuilder<{
     cursorType: "String",
     encodeGlobalID: encodeId,
     decodeGlobalID: decodeId,
-    nodeQueryOptions: { authScopes: {} },
     nodesQueryOptions: false,
   },
   prisma: {

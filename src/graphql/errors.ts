@@ -27,8 +27,9 @@ export const notFound = (type: string, field?: string) =>
 
 export const conflict = (message: string) => typedError("CONFLICT", message);
 
-/** `field` is the argument path of the offending value, e.g. "input.email". */
-export const badInput = (field: string, message: string) => typedError("BAD_USER_INPUT", message, { field });
+/** `field` is the argument path of the offending value, e.g. "input.email", where it is known. */
+export const badInput = (field: string | undefined, message: string) =>
+  typedError("BAD_USER_INPUT", message, field ? { field } : {});
 
 export const tooComplex = (message: string) => typedError("QUERY_TOO_COMPLEX", message);
 

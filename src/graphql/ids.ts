@@ -28,7 +28,7 @@ export function decodeId(globalId: string): { typename: string; id: string } {
   const typename = TYPE_BY_PREFIX[globalId.slice(0, separator)];
   const id = globalId.slice(separator + 1);
   if (separator < 0 || !typename || !UUID.test(id)) {
-    throw badInput("id", `"${globalId.slice(0, 80)}" is not a valid id`);
+    throw badInput(undefined, `"${globalId.slice(0, 80)}" is not a valid id`);
   }
   return { typename, id };
 }

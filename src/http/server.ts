@@ -1,13 +1,14 @@
 // The HTTP server: GraphQL (with GraphiQL) at /graphql behind bearer-token auth.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { PothosValidationError } from "@pothos/core";
 import { createYoga, type Plugin } from "graphql-yoga";
 import { GraphQLError } from "graphql";
 import { authenticate, bearerToken } from "../auth/viewer.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import { createContext, type Context } from "../graphql/context.js";
-import { conflict, notFound, prismaErrorCode, unauthenticated } from "../graphql/errors.js";
+import { badInput, conflict, notFound, prismaErrorCode, unauthenticated } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
 
 const EXAMPLE_QUERY = `# Send your token in the headers below: {"Authorization": "Bearer <token>"}
@@ -20,17 +21,29 @@ query FirstPage {
 }
 `;
 
-/** Database errors a caller can cause become typed errors; anything else stays masked. */
+/**
+ * What a caller caused is shown with a code; anything else is a bug, logged and masked.
+ * GraphQLErrors come from graphql-js (parse, validation, variable coercion) or from our
+ * resolvers (errors.ts) and are safe to show; graphql-js's own lack a code, so they get one.
+ */
 function maskError(error: unknown, message: string): Error {
-  const original = error instanceof GraphQLError ? error.originalError ?? error : error;
-  if (original instanceof GraphQLError && original.extensions?.code) return original;
+  const original = error instanceof GraphQLError ? error.originalError : error;
+  if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) {
+    if (error.extensions.code) return error;
+    return new GraphQLError(error.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { ...error.extensions, code: "BAD_USER_INPUT" },
+    });
+  }
+  // Pothos rejects a global id of the wrong type ("ID: con_… is not of type: Lead").
+  if (original instanceof PothosValidationError) return badInput(undefined, original.message);
   switch (prismaErrorCode(original)) {
     case "P2002":
       return conflict("A record with these values already exists");
     case "P2025":
       return notFound("Record");
   }
-  if (error instanceof GraphQLError && !error.originalError) return error;
   console.error(original);
   return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
 }
