@@ -83,6 +83,8 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "port" |
       defaultQuery: EXAMPLE_QUERY,
       headers: JSON.stringify({ Authorization: "Bearer <paste your token here>" }),
     },
+    // GraphiQL with its assets bundled (no CDN), loaded on the first page view only.
+    renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     maskedErrors: { maskError },
     plugins: [requestSizeLimit(config.limits.maxRequestBytes)],
     context: async ({ request }) => {
