@@ -64,10 +64,9 @@ export function hashToken(token: string): string {
   return createHash("sha256").update(token).digest("hex");
 }
 
-/** Enough of the token to recognise it in a list, never enough to use it. */
+/** The format's fixed part and four secret characters: enough to recognise a token, never to use it. */
 export function displayPrefixOf(token: string): string {
-  const secretStart = token.lastIndexOf("_") + 1;
-  return `${token.slice(0, secretStart + 4)}…`;
+  return token.slice(0, token.lastIndexOf("_") + 5);
 }
 
 export function generateToken(format: TokenFormat, tenantId: string) {

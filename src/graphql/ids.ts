@@ -1,8 +1,9 @@
 // Global ids are "<prefix>_<uuid>", e.g. con_3c90c3cc-0d44-4b50-8888-8dd25736052a: opaque
 // enough for Relay, readable in logs, and close to the prefixed ids the REST dialects use.
+import { z } from "zod";
 import { badInput } from "./errors.js";
 
-const PREFIX_BY_TYPE: Record<string, string> = {
+const PREFIX_BY_TYPE = {
   Tenant: "ten",
   ApiToken: "tok",
   Contact: "con",
@@ -13,12 +14,12 @@ const PREFIX_BY_TYPE: Record<string, string> = {
   Message: "msg",
   Tag: "tag",
   Booking: "bkg",
-};
+} as const satisfies Record<string, string>;
 const TYPE_BY_PREFIX = Object.fromEntries(Object.entries(PREFIX_BY_TYPE).map(([type, prefix]) => [prefix, type]));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function encodeId(typename: string, id: string | number | bigint): string {
-  const prefix = PREFIX_BY_TYPE[typename];
+  const prefix = PREFIX_BY_TYPE[typename as keyof typeof PREFIX_BY_TYPE];
   if (!prefix) throw new Error(`No global id prefix for type ${typename}`);
   return `${prefix}_${id}`;
 }
@@ -31,4 +32,10 @@ export function decodeId(globalId: string): { typename: string; id: string } {
     throw badInput(undefined, `"${globalId.slice(0, 80)}" is not a valid id`);
   }
   return { typename, id };
+}
+
+/** Validation for a global id argument, so a malformed one is reported with its argument path. */
+export function idOf(typename: keyof typeof PREFIX_BY_TYPE) {
+  const prefix = PREFIX_BY_TYPE[typename];
+  return z.string().regex(new RegExp(`^${prefix}_${UUID.source.slice(1, -1)}$`), `must be a ${typename} id (${prefix}_…)`);
 }

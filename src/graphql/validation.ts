@@ -24,7 +24,10 @@ export const rules = {
   score: z.number().int().min(0).max(100).nullish(),
   jsonObject: z
     .record(z.string(), z.unknown(), "must be a JSON object")
-    .refine((value) => JSON.stringify(value).length <= MAX_JSON_BYTES, `must be at most ${MAX_JSON_BYTES} bytes of JSON`)
+    .refine(
+      (value) => Buffer.byteLength(JSON.stringify(value), "utf8") <= MAX_JSON_BYTES,
+      `must be at most ${MAX_JSON_BYTES} bytes of JSON`,
+    )
     .nullish(),
   search: z.string().max(200).nullish(),
 };

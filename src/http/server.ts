@@ -28,6 +28,10 @@ query FirstPage {
  */
 function maskError(error: unknown, message: string): Error {
   const original = error instanceof GraphQLError ? error.originalError : error;
+  const located = (typed: GraphQLError) =>
+    error instanceof GraphQLError
+      ? new GraphQLError(typed.message, { nodes: error.nodes, path: error.path, extensions: typed.extensions })
+      : typed;
   if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) {
     if (error.extensions.code) return error;
     return new GraphQLError(error.message, {
@@ -37,30 +41,51 @@ function maskError(error: unknown, message: string): Error {
     });
   }
   // Pothos rejects a global id of the wrong type ("ID: con_… is not of type: Lead").
-  if (original instanceof PothosValidationError) return badInput(undefined, original.message);
+  if (original instanceof PothosValidationError) return located(badInput(undefined, original.message));
   switch (prismaErrorCode(original)) {
     case "P2002":
-      return conflict("A record with these values already exists");
+      return located(conflict("A record with these values already exists"));
     case "P2025":
-      return notFound("Record");
+      return located(notFound("Record"));
   }
   console.error(original);
-  return new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+  return located(new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } }));
 }
 
-/** Rejects bodies above the configured size before they are read. */
-function requestSizeLimit(maxBytes: number): Plugin {
+const ACCEPTED_BODY_TYPES = ["application/json", "application/graphql-response+json", "application/graphql"];
+
+/**
+ * Typed errors for what yoga would answer with an empty body, and a hard limit on body size
+ * whether or not the client declares a Content-Length.
+ */
+function requestGuard(maxBytes: number): Plugin {
   return {
-    onRequest({ request, endResponse, fetchAPI }) {
-      const length = Number(request.headers.get("content-length") ?? 0);
-      if (length > maxBytes) {
-        endResponse(
-          fetchAPI.Response.json(
-            { errors: [{ message: `Request body exceeds ${maxBytes} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] },
-            { status: 413 },
-          ),
-        );
+    async onRequest({ request, endResponse, setRequest, fetchAPI }) {
+      const reject = (status: number, code: string, message: string) =>
+        endResponse(fetchAPI.Response.json({ errors: [{ message, extensions: { code } }] }, { status }));
+      if (request.method !== "POST") return;
+      const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+      if (!ACCEPTED_BODY_TYPES.includes(type)) {
+        return reject(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request as Content-Type: application/json");
       }
+      const declared = request.headers.get("content-length");
+      if (declared !== null) {
+        if (Number(declared) > maxBytes) reject(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${maxBytes} bytes`);
+        return;
+      }
+      if (!request.body) return;
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const reader = request.body.getReader();
+      for (let part = await reader.read(); !part.done; part = await reader.read()) {
+        size += part.value.byteLength;
+        if (size > maxBytes) {
+          await reader.cancel();
+          return reject(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${maxBytes} bytes`);
+        }
+        chunks.push(part.value);
+      }
+      setRequest(new fetchAPI.Request(request.url, { method: "POST", headers: request.headers, body: Buffer.concat(chunks) }));
     },
   };
 }
@@ -86,7 +111,9 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "port" |
     // GraphiQL with its assets bundled (no CDN), loaded on the first page view only.
     renderGraphiQL: async (options) => (await import("@graphql-yoga/render-graphiql")).renderGraphiQL(options),
     maskedErrors: { maskError },
-    plugins: [requestSizeLimit(config.limits.maxRequestBytes)],
+    // maskError logs what is a bug; yoga would also log every caller mistake as an error.
+    logging: false,
+    plugins: [requestGuard(config.limits.maxRequestBytes)],
     context: async ({ request }) => {
       const token = bearerToken(request.headers.get("authorization"));
       const viewer = token ? await authenticate(db.prisma, token) : undefined;

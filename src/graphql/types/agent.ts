@@ -3,6 +3,7 @@ import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { requireOwned } from "../ownership.js";
+import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentStatusEnum, ChannelTypeEnum } from "./enums.js";
 
@@ -64,7 +65,7 @@ builder.queryFields((t) => ({
     type: "Channel",
     cursor: "id",
     authScopes: { scope: "channels:read" },
-    args: { type: t.arg({ type: ChannelTypeEnum }), agentId: t.arg.globalID({ for: AgentRef }) },
+    args: { type: t.arg({ type: ChannelTypeEnum }), agentId: t.arg.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }) },
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.channel.findMany({ ...query, where: channelWhere(ctx, args), orderBy: newestFirst }),
     totalCount: (_parent, args, ctx) => ctx.prisma.channel.count({ where: channelWhere(ctx, args) }),
@@ -85,7 +86,7 @@ const CreateChannelInput = builder.inputType("CreateChannelInput", {
   fields: (t) => ({
     type: t.field({ type: ChannelTypeEnum, required: true }),
     name: t.string({ required: true, validate: rules.name }),
-    agentId: t.globalID({ for: AgentRef }),
+    agentId: t.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }),
   }),
 });
 

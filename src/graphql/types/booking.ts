@@ -3,6 +3,7 @@ import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { badInput, notFound, orNotFound } from "../errors.js";
 import { requireOwned } from "../ownership.js";
+import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { ContactRef } from "./contact.js";
 import { BookingStatusEnum } from "./enums.js";
@@ -47,7 +48,7 @@ builder.queryField("bookings", (t) =>
     description: "Bookings by start time. `from` is inclusive, `to` exclusive, both on the start time.",
     args: {
       status: t.arg({ type: BookingStatusEnum }),
-      contactId: t.arg.globalID({ for: ContactRef }),
+      contactId: t.arg.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
       from: t.arg({ type: "DateTime" }),
       to: t.arg({ type: "DateTime" }),
     },
@@ -59,7 +60,7 @@ builder.queryField("bookings", (t) =>
 
 const CreateBookingInput = builder.inputType("CreateBookingInput", {
   fields: (t) => ({
-    contactId: t.globalID({ for: ContactRef, required: true }),
+    contactId: t.globalID({ for: ContactRef, required: true, validate: idOf("Contact") }),
     service: t.string({ required: true, validate: rules.name }),
     startsAt: t.field({ type: "DateTime", required: true }),
     endsAt: t.field({ type: "DateTime", required: true }),
@@ -109,7 +110,7 @@ builder.mutationFields((t) => ({
     type: "Booking",
     authScopes: { scope: "bookings:write" },
     args: {
-      id: t.arg.globalID({ for: BookingRef, required: true }),
+      id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }),
       input: t.arg({ type: UpdateBookingInput, required: true }),
     },
     resolve: (query, _root, { id, input }, ctx) =>
@@ -133,7 +134,7 @@ builder.mutationFields((t) => ({
   cancelBooking: t.prismaField({
     type: "Booking",
     authScopes: { scope: "bookings:write" },
-    args: { id: t.arg.globalID({ for: BookingRef, required: true }) },
+    args: { id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }) },
     resolve: (query, _root, { id }, ctx) =>
       orNotFound(
         "Booking",

@@ -1,8 +1,8 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
-import { badInput, orNotFound } from "../errors.js";
-import { encodeId } from "../ids.js";
+import { badInput, notFound, orNotFound } from "../errors.js";
+import { encodeId, idOf } from "../ids.js";
 import { rules } from "../validation.js";
 
 const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
@@ -58,9 +58,25 @@ function contactData(input: ContactInputShape) {
   };
 }
 
-/** Every word of the search must match a name, the email or the phone. */
+type Identity = Pick<ContactInputShape, "firstName" | "lastName" | "email" | "phone">;
+
+function requireIdentity(contact: Identity) {
+  if (!contact.firstName && !contact.lastName && !contact.email && !contact.phone) {
+    throw badInput("input", "A contact needs at least a name, an email or a phone");
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Every word of the search must match a name, the email or the phone; % and _ match themselves. */
 function contactWhere(ctx: Context, search: string | null | undefined): Prisma.ContactWhereInput {
-  const words = (search ?? "").trim().split(/\s+/).filter(Boolean);
+  const words = (search ?? "")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((word) => word.replace(/[\\%_]/g, "\\$&"));
   return {
     tenantId: ctx.tenantId,
     AND: words.map((word) => ({
@@ -93,9 +109,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "contacts:write" },
     args: { input: t.arg({ type: ContactInput, required: true }) },
     resolve: (query, _root, { input }, ctx) => {
-      if (!input.firstName && !input.lastName && !input.email && !input.phone) {
-        throw badInput("input", "A contact needs at least a name, an email or a phone");
-      }
+      requireIdentity(input);
       return ctx.prisma.contact.create({ ...query, data: { tenantId: ctx.tenantId, ...contactData(input) } });
     },
   }),
@@ -103,20 +117,22 @@ builder.mutationFields((t) => ({
     type: "Contact",
     authScopes: { scope: "contacts:write" },
     args: {
-      id: t.arg.globalID({ for: ContactRef, required: true }),
+      id: t.arg.globalID({ for: ContactRef, required: true, validate: idOf("Contact") }),
       input: t.arg({ type: ContactInput, required: true }),
     },
     resolve: (query, _root, { id, input }, ctx) =>
-      orNotFound(
-        "Contact",
-        ctx.prisma.contact.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: contactData(input) }),
-      ),
+      ctx.prisma.$transaction(async (tx) => {
+        const current = await tx.contact.findFirst({ where: { id: id.id, tenantId: ctx.tenantId } });
+        if (!current) throw notFound("Contact");
+        requireIdentity({ ...current, ...withoutUndefined(input) });
+        return tx.contact.update({ ...query, where: { id: current.id }, data: contactData(input) });
+      }),
   }),
   deleteContact: t.field({
     type: "ID",
     description: "Deletes the contact and its bookings; its leads and conversations stay, unlinked. Returns the id.",
     authScopes: { scope: "contacts:write" },
-    args: { id: t.arg.globalID({ for: ContactRef, required: true }) },
+    args: { id: t.arg.globalID({ for: ContactRef, required: true, validate: idOf("Contact") }) },
     resolve: async (_root, { id }, ctx) => {
       await orNotFound("Contact", ctx.prisma.contact.delete({ where: { id: id.id, tenantId: ctx.tenantId } }));
       return encodeId("Contact", id.id);

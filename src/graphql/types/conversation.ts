@@ -5,6 +5,7 @@ import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
 import { requireOwned } from "../ownership.js";
+import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentRef, ChannelRef } from "./agent.js";
 import { ContactRef } from "./contact.js";
@@ -108,12 +109,12 @@ builder.queryFields((t) => ({
     authScopes: { scope: "conversations:read" },
     description: "Conversations, newest first. `tagIds` matches conversations carrying any of the tags.",
     args: {
-      agentId: t.arg.globalID({ for: AgentRef }),
-      channelId: t.arg.globalID({ for: ChannelRef }),
+      agentId: t.arg.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }),
+      channelId: t.arg.globalID({ for: ChannelRef, validate: idOf("Channel").nullish() }),
       channelType: t.arg({ type: ChannelTypeEnum }),
-      contactId: t.arg.globalID({ for: ContactRef }),
+      contactId: t.arg.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
       status: t.arg({ type: ConversationStatusEnum }),
-      tagIds: t.arg.globalIDList({ for: TagRef, validate: z.array(z.unknown()).max(50) }),
+      tagIds: t.arg.globalIDList({ for: TagRef, validate: z.array(idOf("Tag")).max(50).nullish() }),
     },
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.conversation.findMany({ ...query, where: conversationWhere(ctx, args), orderBy: newestFirst }),
@@ -132,9 +133,9 @@ builder.queryFields((t) => ({
 const CreateConversationInput = builder.inputType("CreateConversationInput", {
   fields: (t) => ({
     channelType: t.field({ type: ChannelTypeEnum, required: true }),
-    channelId: t.globalID({ for: ChannelRef }),
-    agentId: t.globalID({ for: AgentRef }),
-    contactId: t.globalID({ for: ContactRef }),
+    channelId: t.globalID({ for: ChannelRef, validate: idOf("Channel").nullish() }),
+    agentId: t.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }),
+    contactId: t.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
     customerIdentifier: t.string({
       required: true,
       description: "Channel-native identifier: phone for WhatsApp/voice (E.164 recommended), email for webform, ...",
@@ -155,14 +156,14 @@ const UpdateConversationInput = builder.inputType("UpdateConversationInput", {
     customerName: t.string({ validate: rules.optionalName }),
     customerLanguage: t.string({ validate: rules.language }),
     extractedValues: t.field({ type: "JSON", validate: rules.jsonObject }),
-    agentId: t.globalID({ for: AgentRef }),
-    contactId: t.globalID({ for: ContactRef }),
+    agentId: t.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }),
+    contactId: t.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
   }),
 });
 
 const AddMessageInput = builder.inputType("AddMessageInput", {
   fields: (t) => ({
-    conversationId: t.globalID({ for: ConversationRef, required: true }),
+    conversationId: t.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
     role: t.field({ type: MessageRoleEnum, required: true }),
     content: t.string({ required: true, validate: rules.messageContent }),
   }),
@@ -177,14 +178,17 @@ const BulkUpdateConversationsInput = builder.inputType("BulkUpdateConversationsI
     ids: t.globalIDList({
       for: ConversationRef,
       required: true,
-      validate: z.array(z.unknown()).min(1, "must name at least one conversation").max(200, "at most 200 conversations per call"),
+      validate: z
+        .array(idOf("Conversation"))
+        .min(1, "must name at least one conversation")
+        .max(200, "at most 200 conversations per call"),
     }),
     action: t.field({ type: BulkConversationAction, required: true }),
     operator: t.string({ description: "For ASSIGN: the operator to assign; null unassigns.", validate: rules.shortText }),
     tagIds: t.globalIDList({
       for: TagRef,
       description: "For TAG and UNTAG.",
-      validate: z.array(z.unknown()).max(50).nullish(),
+      validate: z.array(idOf("Tag")).max(50).nullish(),
     }),
   }),
 });
@@ -307,7 +311,7 @@ builder.mutationFields((t) => ({
     type: "Conversation",
     authScopes: { scope: "conversations:write" },
     args: {
-      id: t.arg.globalID({ for: ConversationRef, required: true }),
+      id: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       input: t.arg({ type: UpdateConversationInput, required: true }),
     },
     resolve: async (query, _root, { id, input }, ctx) => {
@@ -344,7 +348,7 @@ builder.mutationFields((t) => ({
     description: "Posts an operator-authored reply into a conversation.",
     authScopes: { scope: "conversations:write" },
     args: {
-      conversationId: t.arg.globalID({ for: ConversationRef, required: true }),
+      conversationId: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       content: t.arg.string({ required: true, validate: rules.messageContent }),
     },
     resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content),

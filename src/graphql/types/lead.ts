@@ -3,6 +3,7 @@ import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { orNotFound } from "../errors.js";
 import { requireOwned } from "../ownership.js";
+import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { ContactRef } from "./contact.js";
 import { ConversationRef } from "./conversation.js";
@@ -64,8 +65,8 @@ const CreateLeadInput = builder.inputType("CreateLeadInput", {
     source: t.string({ validate: rules.shortText }),
     status: t.field({ type: LeadStatusEnum }),
     score: t.int({ validate: rules.score }),
-    contactId: t.globalID({ for: ContactRef }),
-    conversationId: t.globalID({ for: ConversationRef }),
+    contactId: t.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
+    conversationId: t.globalID({ for: ConversationRef, validate: idOf("Conversation").nullish() }),
     crmExternalId: t.string({ validate: rules.shortText }),
   }),
 });
@@ -98,7 +99,7 @@ builder.mutationFields((t) => ({
     description: "Moves a lead across pipeline stages.",
     authScopes: { scope: "leads:write" },
     args: {
-      id: t.arg.globalID({ for: LeadRef, required: true }),
+      id: t.arg.globalID({ for: LeadRef, required: true, validate: idOf("Lead") }),
       status: t.arg({ type: LeadStatusEnum, required: true }),
     },
     resolve: (query, _root, { id, status }, ctx) =>

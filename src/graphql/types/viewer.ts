@@ -5,6 +5,7 @@ import { issueToken } from "../../auth/viewer.js";
 import { builder } from "../builder.js";
 import { badInput, forbidden, orNotFound } from "../errors.js";
 import { requireOwned } from "../ownership.js";
+import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentRef } from "./agent.js";
 import { PlanEnum, ScopeEnum, TokenFormatEnum } from "./enums.js";
@@ -83,7 +84,7 @@ const CreateApiTokenInput = builder.inputType("CreateApiTokenInput", {
     format: t.field({ type: TokenFormatEnum, required: true }),
     scopes: t.field({ type: [ScopeEnum], required: true, validate: z.array(z.unknown()).min(1, "grant at least one scope") }),
     expiresAt: t.field({ type: "DateTime" }),
-    agentId: t.globalID({ for: AgentRef, description: "Required for VELENTS_AGENT tokens, which belong to one agent." }),
+    agentId: t.globalID({ for: AgentRef, validate: idOf("Agent").nullish(), description: "Required for VELENTS_AGENT tokens, which belong to one agent." }),
   }),
 });
 
@@ -126,7 +127,7 @@ builder.mutationFields((t) => ({
     type: "ApiToken",
     description: "Revokes a token at once; revoking twice keeps the first time.",
     authScopes: { scope: "admin" },
-    args: { id: t.arg.globalID({ for: ApiTokenRef, required: true }) },
+    args: { id: t.arg.globalID({ for: ApiTokenRef, required: true, validate: idOf("ApiToken") }) },
     resolve: async (query, _root, { id }, ctx) => {
       const where = { id: id.id, tenantId: ctx.tenantId };
       await ctx.prisma.apiToken.updateMany({ where: { ...where, revokedAt: null }, data: { revokedAt: new Date() } });
