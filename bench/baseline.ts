@@ -114,15 +114,19 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-export function createBaselineServer(options: BaselineOptions): BaselineServer {
-  const url = new URL(options.databaseUrl);
+/** pg connection settings for a URL whose `?schema=` names the schema, as src/db/client.ts reads it. */
+export function connectionConfig(databaseUrl: string): pg.ClientConfig {
+  const url = new URL(databaseUrl);
   const schema = url.searchParams.get("schema") ?? undefined;
   url.searchParams.delete("schema");
-  const pool = new pg.Pool({
+  return {
     connectionString: url.toString(),
-    max: options.poolSize,
     options: schema ? `-c search_path="${schema.replace(/"/g, "")}"` : undefined,
-  });
+  };
+}
+
+export function createBaselineServer(options: BaselineOptions): BaselineServer {
+  const pool = new pg.Pool({ ...connectionConfig(options.databaseUrl), max: options.poolSize });
   let statements = 0;
   function query<R extends pg.QueryResultRow>(text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
     statements += 1;

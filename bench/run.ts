@@ -5,14 +5,14 @@
 //                         the run creates a schema of its own there and drops it at the end
 //   BENCH_SECONDS         measured duration per side (default 10)
 //   BENCH_CONNECTIONS     concurrent connections (default 10)
-//   BENCH_WARMUP_SECONDS  unmeasured warm-up per side before its run (default 2)
+//   BENCH_WARMUP_SECONDS  unmeasured warm-up per side before its run (default 3)
 //   BENCH_CONVERSATIONS   conversations per tenant (default 500)
 //
 // Exits non-zero when either side answered with an error, a non-2xx status, or a body
 // other than the one verified before the run.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { Server } from "node:http";
+import type { Server, ServerResponse } from "node:http";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
@@ -21,10 +21,9 @@ import { DATA_SCOPES } from "../src/auth/scopes.js";
 import { issueToken } from "../src/auth/viewer.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
-import type { Prisma } from "../src/generated/prisma/client.js";
 import type { ChannelType, ConversationStatus } from "../src/generated/prisma/enums.js";
 import { createApp, type App } from "../src/http/server.js";
-import { createBaselineServer, type BaselineServer } from "./baseline.js";
+import { connectionConfig, createBaselineServer, type BaselineServer } from "./baseline.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -63,7 +62,7 @@ function intFromEnv(name: string, fallback: number, min = 1): number {
 const settings = {
   seconds: intFromEnv("BENCH_SECONDS", 10),
   connections: intFromEnv("BENCH_CONNECTIONS", 10),
-  warmupSeconds: intFromEnv("BENCH_WARMUP_SECONDS", 2, 0),
+  warmupSeconds: intFromEnv("BENCH_WARMUP_SECONDS", 3, 0),
   conversations: intFromEnv("BENCH_CONVERSATIONS", 500, PAGE_SIZE),
 };
 
@@ -77,73 +76,103 @@ function benchDatabase() {
   const schema = `bench_${randomBytes(6).toString("hex")}`;
   const url = new URL(base);
   url.searchParams.set("schema", schema);
-  let dropped = false;
+  let dropping: Promise<void> | undefined;
   return {
     schema,
     databaseUrl: url.toString(),
-    async drop() {
-      if (dropped) return;
-      dropped = true;
-      const client = new pg.Client({ connectionString: base.toString() });
-      await client.connect();
-      try {
-        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      } finally {
-        await client.end();
-      }
+    /** Drops the schema; later calls wait for the first one. */
+    drop() {
+      dropping ??= (async () => {
+        const client = new pg.Client({ connectionString: base.toString() });
+        await client.connect();
+        try {
+          await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        } finally {
+          await client.end();
+        }
+      })();
+      return dropping;
     },
   };
 }
 
 // ---------------------------------------------------------------------------------------
-// Seed: two tenants with the same shape of data, written with createMany. The second
-// tenant's conversations interleave in time with the first's, so a page that forgot the
-// tenant filter would show them.
+// Seed: two tenants with the same shape of data. The second tenant's conversations
+// interleave in time with the first's, so a page that forgot the tenant filter would show
+// them. Tenants and tokens go through Prisma; the bulk goes in one INSERT ... SELECT FROM
+// unnest(...) per table, which stays fast at any BENCH_CONVERSATIONS.
 
 interface SeededTenant {
   id: string;
   token: string;
 }
 
-async function seedTenant(db: Database, name: string, conversations: number, timeOffsetMs: number): Promise<SeededTenant> {
-  const prisma = db.prisma;
-  const tenant = await prisma.tenant.create({ data: { name, slug: `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${randomBytes(4).toString("hex")}` } });
+/** A column: name, PostgreSQL type, and optionally a constant SQL expression for every row. */
+type Column = [name: string, type: string, constant?: string];
+
+async function insertMany(client: pg.Client, table: string, columns: Column[], rows: object[]): Promise<void> {
+  const fromRows = columns.filter(([, , constant]) => constant === undefined);
+  // Timestamps are TIMESTAMP(3) holding UTC: send them as UTC strings, whatever the local zone.
+  const values = fromRows.map(([name]) =>
+    rows.map((row) => {
+      const value = (row as Record<string, unknown>)[name];
+      return value instanceof Date ? value.toISOString() : (value ?? null);
+    }),
+  );
+  const names = columns.map(([name]) => `"${name}"`).join(", ");
+  const select = columns.map(([name, , constant]) => constant ?? `u."${name}"`).join(", ");
+  const unnest = fromRows.map(([, type], i) => `$${i + 1}::${type}[]`).join(", ");
+  const alias = fromRows.map(([name]) => `"${name}"`).join(", ");
+  await client.query(`INSERT INTO "${table}" (${names}) SELECT ${select} FROM unnest(${unnest}) AS u(${alias})`, values);
+}
+
+async function seedTenant(
+  db: Database,
+  client: pg.Client,
+  name: string,
+  conversations: number,
+  timeOffsetMs: number,
+): Promise<SeededTenant> {
+  const handle = name.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  const tenant = await db.prisma.tenant.create({ data: { name, slug: `${handle}-${randomBytes(4).toString("hex")}` } });
   const tenantId = tenant.id;
   const start = Date.UTC(2026, 0, 1) + timeOffsetMs;
   const at = (ms: number) => new Date(start + ms);
 
-  const agents: Prisma.AgentCreateManyInput[] = Array.from({ length: AGENTS }, (_, i) => ({
+  const agents = Array.from({ length: AGENTS }, (_, i) => ({
     id: randomUUID(),
     tenantId,
-    publicId: `${name.toLowerCase().replace(/[^a-z0-9]+/g, "_")}_Agent_${i + 1}`,
+    publicId: `${handle.replace(/-/g, "_")}_Agent_${i + 1}`,
     name: `${name} agent ${i + 1}`,
     status: "PUBLISHED",
     systemPrompt: "You are a helpful assistant.",
     modelProvider: "openai",
     modelName: "gpt-4o-mini",
     createdAt: at(i),
+    updatedAt: at(i),
   }));
-  const channels: Prisma.ChannelCreateManyInput[] = CHANNEL_TYPES.map((type, i) => ({
+  const channels = CHANNEL_TYPES.map((type, i) => ({
     id: randomUUID(),
     tenantId,
     type,
     name: `${name} ${type.toLowerCase()}`,
-    agentId: agents[i % AGENTS]!.id!,
+    agentId: agents[i % AGENTS]!.id,
     createdAt: at(i),
+    updatedAt: at(i),
   }));
-  const tags: Prisma.TagCreateManyInput[] = Array.from({ length: TAGS }, (_, i) => ({
+  const tags = Array.from({ length: TAGS }, (_, i) => ({
     id: randomUUID(),
     tenantId,
     name: `tag-${i + 1}`,
     color: "#3366ff",
     createdAt: at(i),
   }));
-  const contacts: Prisma.ContactCreateManyInput[] = [];
-  const convs: Prisma.ConversationCreateManyInput[] = [];
-  const links: Prisma.ConversationTagCreateManyInput[] = [];
-  const messages: Prisma.MessageCreateManyInput[] = [];
+  const contacts = [];
+  const convs = [];
+  const links = [];
+  const messages = [];
   for (let i = 0; i < conversations; i++) {
-    const createdMs = i * 60_000;
+    const created = at(i * 60_000);
     const contactId = randomUUID();
     const conversationId = randomUUID();
     const channel = channels[i % channels.length]!;
@@ -155,8 +184,8 @@ async function seedTenant(db: Database, name: string, conversations: number, tim
       email: `customer${i}@example.com`,
       phone: `+1555${String(i).padStart(7, "0")}`,
       language: "en",
-      tags: [],
-      createdAt: at(createdMs),
+      createdAt: created,
+      updatedAt: created,
     });
     convs.push({
       id: conversationId,
@@ -169,12 +198,13 @@ async function seedTenant(db: Database, name: string, conversations: number, tim
       customerName: `First${i} Last${i}`,
       customerLanguage: "en",
       status: STATUSES[i % STATUSES.length]!,
-      firstMessageAt: at(createdMs),
-      lastMessageAt: at(createdMs + (MESSAGES_PER_CONVERSATION - 1) * 5_000),
-      createdAt: at(createdMs),
+      firstMessageAt: created,
+      lastMessageAt: at(i * 60_000 + (MESSAGES_PER_CONVERSATION - 1) * 5_000),
+      createdAt: created,
+      updatedAt: created,
     });
     for (let k = 0; k < TAGS_PER_CONVERSATION; k++) {
-      links.push({ tenantId, conversationId, tagId: tags[(i + k * 3) % TAGS]!.id!, createdAt: at(createdMs + k * 1_000) });
+      links.push({ tenantId, conversationId, tagId: tags[(i + k * 3) % TAGS]!.id, createdAt: at(i * 60_000 + k * 1_000) });
     }
     for (let k = 0; k < MESSAGES_PER_CONVERSATION; k++) {
       messages.push({
@@ -186,29 +216,36 @@ async function seedTenant(db: Database, name: string, conversations: number, tim
           k % 2 === 0
             ? `Message ${k + 1} from customer ${i}: could I book a session next week, preferably in the morning?`
             : `Message ${k + 1} to customer ${i}: of course, Tuesday at 10:00 is free. Shall I book it for you?`,
-        createdAt: at(createdMs + k * 5_000),
+        createdAt: at(i * 60_000 + k * 5_000),
       });
     }
   }
-  await prisma.agent.createMany({ data: agents });
-  await prisma.channel.createMany({ data: channels });
-  await prisma.tag.createMany({ data: tags });
-  await prisma.contact.createMany({ data: contacts });
-  await prisma.conversation.createMany({ data: convs });
-  await prisma.conversationTag.createMany({ data: links });
-  await prisma.message.createMany({ data: messages });
-  const { secret } = await issueToken(prisma, { tenantId, name: "bench", format: "CONVO", scopes: [...DATA_SCOPES] });
+
+  const ts = "timestamp(3)";
+  await insertMany(client, "Agent", [["id", "uuid"], ["tenantId", "uuid"], ["publicId", "text"], ["name", "text"], ["status", '"AgentStatus"'], ["systemPrompt", "text"], ["modelProvider", "text"], ["modelName", "text"], ["createdAt", ts], ["updatedAt", ts]], agents);
+  await insertMany(client, "Channel", [["id", "uuid"], ["tenantId", "uuid"], ["type", '"ChannelType"'], ["name", "text"], ["agentId", "uuid"], ["createdAt", ts], ["updatedAt", ts]], channels);
+  await insertMany(client, "Tag", [["id", "uuid"], ["tenantId", "uuid"], ["name", "text"], ["color", "text"], ["createdAt", ts]], tags);
+  await insertMany(client, "Contact", [["id", "uuid"], ["tenantId", "uuid"], ["firstName", "text"], ["lastName", "text"], ["email", "text"], ["phone", "text"], ["language", "text"], ["tags", "text[]", "'{}'::text[]"], ["createdAt", ts], ["updatedAt", ts]], contacts);
+  await insertMany(client, "Conversation", [["id", "uuid"], ["tenantId", "uuid"], ["channelType", '"ChannelType"'], ["channelId", "uuid"], ["agentId", "uuid"], ["contactId", "uuid"], ["customerIdentifier", "text"], ["customerName", "text"], ["customerLanguage", "text"], ["status", '"ConversationStatus"'], ["firstMessageAt", ts], ["lastMessageAt", ts], ["createdAt", ts], ["updatedAt", ts]], convs);
+  await insertMany(client, "ConversationTag", [["tenantId", "uuid"], ["conversationId", "uuid"], ["tagId", "uuid"], ["createdAt", ts]], links);
+  await insertMany(client, "Message", [["id", "uuid"], ["tenantId", "uuid"], ["conversationId", "uuid"], ["role", '"MessageRole"'], ["content", "text"], ["createdAt", ts]], messages);
+  const { secret } = await issueToken(db.prisma, { tenantId, name: "bench", format: "CONVO", scopes: [...DATA_SCOPES] });
   return { id: tenantId, token: secret };
 }
 
 // ---------------------------------------------------------------------------------------
 // Load: autocannon in a child process (bench/load.ts), one run per call.
 
+const loadProcesses = new Set<ChildProcess>();
+
 function runAutocannon(options: autocannon.Options): Promise<autocannon.Result> {
+  checkpoint();
   const script = fileURLToPath(new URL("./load.ts", import.meta.url));
   const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script], {
     stdio: ["pipe", "pipe", "inherit"],
   });
+  loadProcesses.add(child);
+  child.once("exit", () => loadProcesses.delete(child));
   const out: Buffer[] = [];
   child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
   child.stdin.end(JSON.stringify(options));
@@ -225,28 +262,54 @@ function runAutocannon(options: autocannon.Options): Promise<autocannon.Result> 
   });
 }
 
-/** Counts responses a server finished (or abandoned), and how many are still in flight. */
+/**
+ * Counts the requests a server has answered, and how many it is still working on. A request
+ * is done when its handler calls res.end() or, for one whose client went away (autocannon
+ * drops its connections when it stops), when the socket closes: yoga then never calls end().
+ */
 function trackRequests(server: Server) {
   const state = { inFlight: 0, done: 0 };
-  server.on("request", (_req, res) => {
+  server.prependListener("request", (_req, res: ServerResponse) => {
     state.inFlight += 1;
-    res.once("close", () => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
       state.inFlight -= 1;
       state.done += 1;
-    });
+    };
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      finish();
+      return end(...args);
+    }) as ServerResponse["end"];
+    res.once("close", finish);
   });
   return {
     get done() {
       return state.done;
     },
-    async idle(timeoutMs = 15_000) {
-      const deadline = Date.now() + timeoutMs;
-      while (state.inFlight > 0) {
-        if (Date.now() > deadline) throw new Error(`${state.inFlight} requests still in flight after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+    get inFlight() {
+      return state.inFlight;
     },
   };
+}
+
+/**
+ * Waits until a side is quiet: no request in flight and no SQL statement sent for 250 ms,
+ * so that the handlers of requests abandoned at the end of a run have sent their SQL
+ * before the counters are read (or the pools closed).
+ */
+async function settle(side: Side, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const count = side.sqlStatementCount();
+    if (side.tracker.inFlight === 0 && count === last) return;
+    if (Date.now() > deadline) throw new Error(`${side.label}: still busy ${timeoutMs} ms after the run`);
+    last = count;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 interface Side {
@@ -276,13 +339,13 @@ async function measure(side: Side, token: string, expectBody: string): Promise<M
     process.stdout.write(`  ${side.label}: warm-up ${settings.warmupSeconds} s ... `);
     const warm = await runAutocannon({ ...base, duration: settings.warmupSeconds, expectBody });
     process.stdout.write(`${warm.requests.total} requests\n`);
-    await side.tracker.idle();
+    await settle(side);
   }
   process.stdout.write(`  ${side.label}: ${settings.seconds} s at ${settings.connections} connections ... `);
   const servedBefore = side.tracker.done;
   const statementsBefore = side.sqlStatementCount();
   const result = await runAutocannon({ ...base, duration: settings.seconds, expectBody });
-  await side.tracker.idle();
+  await settle(side);
   const served = side.tracker.done - servedBefore;
   const statements = side.sqlStatementCount() - statementsBefore;
   process.stdout.write(`${result.requests.total} requests\n`);
@@ -312,17 +375,16 @@ async function fetchPage(url: string, token: string): Promise<{ status: number; 
 }
 
 function checkPage(label: string, status: number, text: string, totalCount: number): void {
-  const fail = (why: string) => {
+  const fail = (why: string): never => {
     throw new Error(`${label}: ${why}\n${text.slice(0, 2000)}`);
   };
   if (status !== 200) fail(`HTTP ${status}`);
   const body = JSON.parse(text) as PageBody;
   if (body.errors?.length) fail("response has errors");
-  const page = body.data?.conversations;
-  if (!page) fail("no data.conversations");
-  if (page!.edges.length !== PAGE_SIZE) fail(`${page!.edges.length} edges, expected ${PAGE_SIZE}`);
-  if (page!.totalCount !== totalCount) fail(`totalCount ${page!.totalCount}, expected ${totalCount} (tenant filter?)`);
-  for (const { node } of page!.edges) {
+  const page = body.data?.conversations ?? fail("no data.conversations");
+  if (page.edges.length !== PAGE_SIZE) fail(`${page.edges.length} edges, expected ${PAGE_SIZE}`);
+  if (page.totalCount !== totalCount) fail(`totalCount ${page.totalCount}, expected ${totalCount} (tenant filter?)`);
+  for (const { node } of page.edges) {
     if (!node.contact || !node.agent || !node.channel) fail(`${node.id} lacks its contact, agent or channel`);
     if (node.tags.length !== TAGS_PER_CONVERSATION) fail(`${node.id} has ${node.tags.length} tags`);
     if (node.lastMessages.length !== LAST_MESSAGES) fail(`${node.id} has ${node.lastMessages.length} last messages`);
@@ -361,15 +423,33 @@ async function serverVersion(databaseUrl: string): Promise<string> {
 
 // ---------------------------------------------------------------------------------------
 
+let interrupted = false;
+
+/** Called between steps: stops the run once interrupted. */
+function checkpoint(): void {
+  if (interrupted) throw new Error("interrupted");
+}
+
 async function main(): Promise<number> {
   const database = benchDatabase();
   const cleanup: (() => Promise<void>)[] = [];
+  const sides: Side[] = [];
+  // An interrupt stops the load and lets the finally below wind down in order (the main
+  // flow checks for it between steps); a second one drops the schema and exits at once.
   const onSignal = () => {
-    console.error("\ninterrupted: dropping the bench schema");
-    database.drop().finally(() => process.exit(130));
+    if (interrupted) {
+      void database
+        .drop()
+        .catch((error: unknown) => console.error("dropping the bench schema:", error))
+        .finally(() => process.exit(130));
+      return;
+    }
+    interrupted = true;
+    console.error("\ninterrupted: stopping, then dropping the bench schema");
+    for (const child of loadProcesses) child.kill();
   };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
 
   try {
     const cpus = os.cpus();
@@ -378,7 +458,9 @@ async function main(): Promise<number> {
     console.log("Engagement Graph benchmark: nested conversations page, GraphQL vs hand-written SQL");
     console.log(
       `machine: node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "?"}), ` +
-        `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, PostgreSQL ${await serverVersion(baseUrl.toString())} at ${baseUrl.host}`,
+        `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}, ` +
+        `PostgreSQL ${await serverVersion(baseUrl.toString())} at ${baseUrl.host}` +
+        (/^(127\.|localhost|\[::1\])/.test(baseUrl.hostname) ? " (local: it shares these CPUs)" : ""),
     );
     console.log(
       `settings: ${settings.seconds} s per side after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, ` +
@@ -389,11 +471,21 @@ async function main(): Promise<number> {
     const db = await openDatabase({ databaseUrl: database.databaseUrl, dataDir: "" });
     cleanup.push(() => db.close());
     console.log(`migrated in ${Date.now() - t} ms`);
+    checkpoint();
 
     t = Date.now();
-    const tenant = await seedTenant(db, "Bench Tenant A", settings.conversations, 0);
-    await seedTenant(db, "Bench Tenant B", settings.conversations, 30_000);
-    await db.prisma.$executeRawUnsafe("ANALYZE");
+    const seeder = new pg.Client(connectionConfig(database.databaseUrl));
+    await seeder.connect();
+    let tenant: SeededTenant;
+    try {
+      tenant = await seedTenant(db, seeder, "Bench Tenant A", settings.conversations, 0);
+      checkpoint();
+      await seedTenant(db, seeder, "Bench Tenant B", settings.conversations, 30_000);
+      checkpoint();
+      await seeder.query("VACUUM (ANALYZE)"); // statistics and visibility map, as on a settled database
+    } finally {
+      await seeder.end();
+    }
     const messageCount = settings.conversations * 2 * MESSAGES_PER_CONVERSATION;
     console.log(`seeded ${settings.conversations * 2} conversations, ${messageCount} messages in ${Date.now() - t} ms`);
 
@@ -421,6 +513,7 @@ async function main(): Promise<number> {
       tracker: trackRequests(baseline.server),
       sqlStatementCount: () => baseline.sqlStatementCount(),
     };
+    sides.push(graphql, handWritten);
 
     // Both sides must answer with the same bytes; every response of the runs is compared to them.
     const fromGraphql = await fetchPage(graphql.url, tenant.token);
@@ -447,6 +540,7 @@ async function main(): Promise<number> {
     printTable([
       ["", "GraphQL", "hand-written SQL", "GraphQL / SQL"],
       ["requests/s (mean)", fmt(rps(g)), fmt(rps(b)), fmt(rps(g) / rps(b), 2)],
+      ["latency mean (ms)", fmt(g.result.latency.mean, 2), fmt(b.result.latency.mean, 2), fmt(g.result.latency.mean / b.result.latency.mean, 2)],
       ["latency p50 (ms)", fmt(g.result.latency.p50), fmt(b.result.latency.p50), fmt(g.result.latency.p50 / b.result.latency.p50, 2)],
       ["latency p99 (ms)", fmt(g.result.latency.p99), fmt(b.result.latency.p99), fmt(g.result.latency.p99 / b.result.latency.p99, 2)],
       ["SQL statements/request", fmt(perRequest(g), 2), fmt(perRequest(b), 2), fmt(perRequest(g) / perRequest(b), 2)],
@@ -469,6 +563,7 @@ async function main(): Promise<number> {
     }
     return 0;
   } finally {
+    for (const side of sides) await settle(side).catch((error: unknown) => console.error("cleanup:", error));
     for (const step of cleanup) await step().catch((error: unknown) => console.error("cleanup:", error));
     await database.drop().catch((error: unknown) => console.error("dropping the bench schema:", error));
     process.off("SIGINT", onSignal);
@@ -477,9 +572,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => process.exit(interrupted ? 130 : code),
   (error: unknown) => {
-    console.error(error);
-    process.exit(1);
+    if (!interrupted) console.error(error);
+    process.exit(interrupted ? 130 : 1);
   },
 );
