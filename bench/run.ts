@@ -142,6 +142,7 @@ async function seedTenant(
   const agents = Array.from({ length: AGENTS }, (_, i) => ({
     id: randomUUID(),
     tenantId,
+    number: i + 1,
     publicId: `${handle.replace(/-/g, "_")}_Agent_${i + 1}`,
     name: `${name} agent ${i + 1}`,
     status: "PUBLISHED",
@@ -190,6 +191,7 @@ async function seedTenant(
     convs.push({
       id: conversationId,
       tenantId,
+      number: i + 1,
       channelType: channel.type,
       channelId: channel.id,
       agentId: agents[i % AGENTS]!.id,
@@ -222,13 +224,17 @@ async function seedTenant(
   }
 
   const ts = "timestamp(3)";
-  await insertMany(client, "Agent", [["id", "uuid"], ["tenantId", "uuid"], ["publicId", "text"], ["name", "text"], ["status", '"AgentStatus"'], ["systemPrompt", "text"], ["modelProvider", "text"], ["modelName", "text"], ["createdAt", ts], ["updatedAt", ts]], agents);
+  await insertMany(client, "Agent", [["id", "uuid"], ["tenantId", "uuid"], ["number", "int"], ["publicId", "text"], ["name", "text"], ["status", '"AgentStatus"'], ["systemPrompt", "text"], ["modelProvider", "text"], ["modelName", "text"], ["createdAt", ts], ["updatedAt", ts]], agents);
   await insertMany(client, "Channel", [["id", "uuid"], ["tenantId", "uuid"], ["type", '"ChannelType"'], ["name", "text"], ["agentId", "uuid"], ["createdAt", ts], ["updatedAt", ts]], channels);
   await insertMany(client, "Tag", [["id", "uuid"], ["tenantId", "uuid"], ["name", "text"], ["color", "text"], ["createdAt", ts]], tags);
   await insertMany(client, "Contact", [["id", "uuid"], ["tenantId", "uuid"], ["firstName", "text"], ["lastName", "text"], ["email", "text"], ["phone", "text"], ["language", "text"], ["tags", "text[]", "'{}'::text[]"], ["createdAt", ts], ["updatedAt", ts]], contacts);
-  await insertMany(client, "Conversation", [["id", "uuid"], ["tenantId", "uuid"], ["channelType", '"ChannelType"'], ["channelId", "uuid"], ["agentId", "uuid"], ["contactId", "uuid"], ["customerIdentifier", "text"], ["customerName", "text"], ["customerLanguage", "text"], ["status", '"ConversationStatus"'], ["firstMessageAt", ts], ["lastMessageAt", ts], ["createdAt", ts], ["updatedAt", ts]], convs);
+  await insertMany(client, "Conversation", [["id", "uuid"], ["tenantId", "uuid"], ["number", "int"], ["channelType", '"ChannelType"'], ["channelId", "uuid"], ["agentId", "uuid"], ["contactId", "uuid"], ["customerIdentifier", "text"], ["customerName", "text"], ["customerLanguage", "text"], ["status", '"ConversationStatus"'], ["firstMessageAt", ts], ["lastMessageAt", ts], ["createdAt", ts], ["updatedAt", ts]], convs);
   await insertMany(client, "ConversationTag", [["tenantId", "uuid"], ["conversationId", "uuid"], ["tagId", "uuid"], ["createdAt", ts]], links);
   await insertMany(client, "Message", [["id", "uuid"], ["tenantId", "uuid"], ["conversationId", "uuid"], ["role", '"MessageRole"'], ["content", "text"], ["createdAt", ts]], messages);
+  await db.prisma.tenant.update({
+    where: { id: tenantId },
+    data: { lastAgentNumber: agents.length, lastConversationNumber: convs.length },
+  });
   const { secret } = await issueToken(db.prisma, { tenantId, name: "bench", format: "CONVO", scopes: [...DATA_SCOPES] });
   return { id: tenantId, token: secret };
 }

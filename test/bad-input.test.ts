@@ -81,10 +81,10 @@ async function fixture(name = "Bad input"): Promise<Fixture> {
   const prisma = server.db.prisma;
   const [, , , , , , , , , , apiToken] = await prisma.$transaction([
     prisma.contact.create({ data: { id: id.contact, tenantId, firstName: "Anna", lastName: "Nowak", email: "anna@example.com" } }),
-    prisma.agent.create({ data: { id: id.agent, tenantId, name: "Bot", publicId: `bot_${id.agent}` } }),
+    prisma.agent.create({ data: { id: id.agent, tenantId, number: 901, name: "Bot", publicId: `bot_${id.agent}` } }),
     prisma.channel.create({ data: { id: id.channel, tenantId, type: "WHATSAPP", name: "WA", agentId: id.agent } }),
     prisma.conversation.create({
-      data: { id: id.conversation, tenantId, channelType: "WHATSAPP", channelId: id.channel, agentId: id.agent, contactId: id.contact, customerIdentifier: "+48111222333" },
+      data: { id: id.conversation, tenantId, number: 901, channelType: "WHATSAPP", channelId: id.channel, agentId: id.agent, contactId: id.contact, customerIdentifier: "+48111222333" },
     }),
     prisma.message.create({ data: { id: id.message, tenantId, conversationId: id.conversation, role: "OPERATOR", content: "Hello" } }),
     prisma.tag.create({ data: { id: id.tag, tenantId, name: "vip" } }),

@@ -599,3 +599,52 @@ describe("API tokens", () => {
     expect((await ok(tenant, `{ viewer { scopes } }`)).viewer.scopes).toContain("ADMIN");
   });
 });
+
+describe("per-tenant numbers", () => {
+  test("agents and conversations are numbered 1, 2, … within each tenant, whatever other tenants do", async () => {
+    const a = await server.createTenant("Numbers A");
+    const b = await server.createTenant("Numbers B");
+    const createAgent = async (tenant: TestTenant, name: string) =>
+      (await ok(tenant, `mutation($input: CreateAgentInput!) { createAgent(input: $input) { number publicId } }`, { input: { name } }))
+        .createAgent;
+    expect(await createAgent(a, "Sales")).toEqual({ number: 1, publicId: "sales_Agent_1" });
+    expect((await createAgent(b, "Support")).number).toBe(1);
+    expect((await createAgent(b, "Support two")).number).toBe(2);
+    expect(await createAgent(a, "Sales two")).toEqual({ number: 2, publicId: "sales_two_Agent_2" });
+
+    const numberOf = async (tenant: TestTenant, identifier: string) =>
+      (
+        await ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { number } }`, {
+          input: { channelType: "WHATSAPP", customerIdentifier: identifier },
+        })
+      ).createConversation.number;
+    expect(await numberOf(b, "+48100000001")).toBe(1);
+    // A rejected duplicate rolls its number back with it.
+    expectError(
+      await server.gql(`mutation($input: CreateConversationInput!) { createConversation(input: $input) { number } }`, {
+        input: { channelType: "WHATSAPP", customerIdentifier: "+48100000001" },
+      }, b.token),
+      "CONFLICT",
+    );
+    expect(await numberOf(a, "+48100000001")).toBe(1);
+    expect(await numberOf(b, "+48100000002")).toBe(2);
+  });
+});
+
+describe("a mutation's own result", () => {
+  test("is readable with the write scope alone; nested objects still need their read scopes", async () => {
+    const tenant = await server.createTenant("Write only");
+    const writer = await tenant.tokenWith(["leads:write"]);
+    const created = await ok(writer, `mutation { createLead(input: { source: "form", fields: { name: "Ann" } }) { id status fields } }`);
+    expect(created.createLead).toMatchObject({ status: "NEW", fields: { name: "Ann" } });
+    expect(await server.db.prisma.lead.count({ where: { tenantId: tenant.id } })).toBe(1);
+
+    const contactId = await createContact(tenant, { firstName: "Ann" });
+    const nested = await server.gql(
+      `mutation($id: ID!) { createLead(input: { contactId: $id }) { id contact { firstName } } }`,
+      { id: contactId },
+      writer,
+    );
+    expectError(nested, "FORBIDDEN", { scope: "contacts:read" });
+  });
+});

@@ -56,10 +56,24 @@ function postgresDriver(databaseUrl: string): Driver {
   };
 }
 
+/**
+ * The schema engine serialises migrations with one PostgreSQL advisory lock per server and
+ * gives up after 10 s; instances (or test files) starting together just wait their turn.
+ */
+async function migrateWithRetry(adapter: SqlMigrationAwareDriverAdapterFactory, attempts = 4): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await applyMigrations(adapter);
+    } catch (error) {
+      if (attempt >= attempts || !String((error as Error).message).includes("advisory lock")) throw error;
+    }
+  }
+}
+
 export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
   const driver = config.databaseUrl ? postgresDriver(config.databaseUrl) : await embeddedDriver(config.dataDir);
   try {
-    const appliedMigrations = await applyMigrations(driver.adapter);
+    const appliedMigrations = await migrateWithRetry(driver.adapter);
     const prisma = new PrismaClient({ adapter: driver.adapter, log: [{ emit: "event", level: "query" }] });
     let statements = 0;
     prisma.$on("query", () => {

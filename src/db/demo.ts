@@ -2,6 +2,7 @@
 import { DATA_SCOPES } from "../auth/scopes.js";
 import { issueToken } from "../auth/viewer.js";
 import type { PrismaClient } from "./client.js";
+import { reserveNumbers } from "./numbers.js";
 
 /** Creates the demo tenant when the database has no tenant at all; returns its admin token, once. */
 export async function seedDemoTenant(prisma: PrismaClient): Promise<string | undefined> {
@@ -13,6 +14,7 @@ export async function seedDemoTenant(prisma: PrismaClient): Promise<string | und
       data: {
         tenantId,
         name: "Sales agent",
+        number: await reserveNumbers(tx, tenantId, "lastAgentNumber"),
         publicId: "demo_sales_Agent_1",
         status: "PUBLISHED",
         systemPrompt: "You are a friendly sales assistant for a fitness studio.",
@@ -28,6 +30,7 @@ export async function seedDemoTenant(prisma: PrismaClient): Promise<string | und
     const conversation = await tx.conversation.create({
       data: {
         tenantId,
+        number: await reserveNumbers(tx, tenantId, "lastConversationNumber"),
         channelType: "WHATSAPP",
         channelId: channel.id,
         agentId: agent.id,

@@ -40,6 +40,9 @@ export const builder = new SchemaBuilder<{
 }>({
   plugins: [ScopeAuthPlugin, RelayPlugin, PrismaPlugin, ValidationPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
+  // Types need their read scope, or the "written" grant: a mutation grants it to the row it
+  // returns, so an integration holding only leads:write can read back the lead it created
+  // (nested objects still need their own read scopes).
   scopeAuth: {
     authScopes: (context) => ({ scope: (scope: Scope) => context.viewer.scopes.has(scope) }),
     unauthorizedError: (_parent, _context, _info, result) => forbidden(missingScope(result.failure) ?? "required"),

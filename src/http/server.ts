@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net";
 import { PothosValidationError } from "@pothos/core";
 import { createYoga, type Plugin } from "graphql-yoga";
 import { GraphQLError } from "graphql";
-import { authenticate, bearerToken } from "../auth/viewer.js";
+import { authenticate, bearerToken, type Viewer } from "../auth/viewer.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import { createContext, type Context } from "../graphql/context.js";
@@ -90,6 +90,25 @@ function requestGuard(maxBytes: number): Plugin {
   };
 }
 
+/**
+ * Authenticates before the query is even validated, so that without a valid token nothing
+ * about the schema leaks (not even "Did you mean …?" suggestions).
+ */
+function authentication(db: Database): { plugin: Plugin; viewerOf(request: Request): Viewer | undefined } {
+  const viewers = new WeakMap<Request, Viewer>();
+  return {
+    viewerOf: (request) => viewers.get(request),
+    plugin: {
+      async onParams({ request, setResult }) {
+        const token = bearerToken(request.headers.get("authorization"));
+        const viewer = token ? await authenticate(db.prisma, token) : undefined;
+        if (viewer) viewers.set(request, viewer);
+        else setResult({ errors: [unauthenticated()] });
+      },
+    },
+  };
+}
+
 export interface App {
   server: Server;
   /** Resolves with the bound port (useful with port 0 in tests). */
@@ -98,6 +117,7 @@ export interface App {
 }
 
 export function createApp(db: Database, config: Pick<Config, "limits" | "port" | "host">): App {
+  const auth = authentication(db);
   const yoga = createYoga<{ req: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: "/graphql",
@@ -113,10 +133,9 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "port" |
     maskedErrors: { maskError },
     // maskError logs what is a bug; yoga would also log every caller mistake as an error.
     logging: false,
-    plugins: [requestGuard(config.limits.maxRequestBytes)],
-    context: async ({ request }) => {
-      const token = bearerToken(request.headers.get("authorization"));
-      const viewer = token ? await authenticate(db.prisma, token) : undefined;
+    plugins: [requestGuard(config.limits.maxRequestBytes), auth.plugin],
+    context: ({ request }) => {
+      const viewer = auth.viewerOf(request);
       if (!viewer) throw unauthenticated();
       return createContext(db.prisma, viewer, config.limits);
     },

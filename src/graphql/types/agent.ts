@@ -1,5 +1,6 @@
 // Agents (the AI assistants) and the inbound channels they answer on.
 import type { Prisma } from "../../generated/prisma/client.js";
+import { reserveNumbers } from "../../db/numbers.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { requireOwned } from "../ownership.js";
@@ -11,7 +12,7 @@ const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 export const AgentRef = builder.prismaNode("Agent", {
   id: { field: "id" },
-  authScopes: { scope: "agents:read" },
+  authScopes: { scope: "agents:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     number: t.exposeInt("number", { description: "Integer id, as Velents Agent.sa exposes agents." }),
@@ -29,7 +30,7 @@ export const AgentRef = builder.prismaNode("Agent", {
 
 export const ChannelRef = builder.prismaNode("Channel", {
   id: { field: "id" },
-  authScopes: { scope: "channels:read" },
+  authScopes: { scope: "channels:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     type: t.expose("type", { type: ChannelTypeEnum }),
@@ -94,28 +95,32 @@ builder.mutationFields((t) => ({
   createAgent: t.prismaField({
     type: "Agent",
     authScopes: { scope: "agents:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: CreateAgentInput, required: true }) },
     resolve: (query, _root, { input }, ctx) =>
       ctx.prisma.$transaction(async (tx) => {
-        const agent = await tx.agent.create({
+        const number = await reserveNumbers(tx, ctx.tenantId, "lastAgentNumber");
+        // The public handle carries the number, as in Agent.sa's "acme_sales_Agent_4".
+        const handle = input.name.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "").slice(0, 40) || "agent";
+        return tx.agent.create({
+          ...query,
           data: {
             tenantId: ctx.tenantId,
+            number,
+            publicId: `${handle}_Agent_${number}`,
             name: input.name,
             status: input.status ?? undefined,
             systemPrompt: input.systemPrompt ?? undefined,
             modelProvider: input.modelProvider,
             modelName: input.modelName,
-            publicId: "pending",
           },
         });
-        // The public handle carries the integer id, as in Agent.sa's "acme_sales_Agent_4".
-        const handle = input.name.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "").slice(0, 40) || "agent";
-        return tx.agent.update({ ...query, where: { id: agent.id }, data: { publicId: `${handle}_Agent_${agent.number}` } });
       }),
   }),
   createChannel: t.prismaField({
     type: "Channel",
     authScopes: { scope: "channels:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: CreateChannelInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");

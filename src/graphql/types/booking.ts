@@ -10,7 +10,7 @@ import { BookingStatusEnum } from "./enums.js";
 
 export const BookingRef = builder.prismaNode("Booking", {
   id: { field: "id" },
-  authScopes: { scope: "bookings:read" },
+  authScopes: { scope: "bookings:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     contact: t.relation("contact"),
@@ -88,6 +88,7 @@ builder.mutationFields((t) => ({
   createBooking: t.prismaField({
     type: "Booking",
     authScopes: { scope: "bookings:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: CreateBookingInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       requireOrderedTimes(input.startsAt, input.endsAt);
@@ -109,6 +110,7 @@ builder.mutationFields((t) => ({
   updateBooking: t.prismaField({
     type: "Booking",
     authScopes: { scope: "bookings:write" },
+    grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }),
       input: t.arg({ type: UpdateBookingInput, required: true }),
@@ -134,6 +136,7 @@ builder.mutationFields((t) => ({
   cancelBooking: t.prismaField({
     type: "Booking",
     authScopes: { scope: "bookings:write" },
+    grantScopes: ["written"],
     args: { id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }) },
     resolve: (query, _root, { id }, ctx) =>
       orNotFound(

@@ -9,7 +9,7 @@ const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 export const ContactRef = builder.prismaNode("Contact", {
   id: { field: "id" },
-  authScopes: { scope: "contacts:read" },
+  authScopes: { scope: "contacts:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     firstName: t.exposeString("firstName", { nullable: true }),
@@ -21,10 +21,22 @@ export const ContactRef = builder.prismaNode("Contact", {
     tags: t.exposeStringList("tags"),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
-    leads: t.relatedConnection("leads", { cursor: "id", totalCount: true, query: { orderBy: newestFirst } }),
-    conversations: t.relatedConnection("conversations", { cursor: "id", totalCount: true, query: { orderBy: newestFirst } }),
+    // Connections carry counts and cursors of their own, so they need the related type's scope too.
+    leads: t.relatedConnection("leads", {
+      cursor: "id",
+      totalCount: true,
+      authScopes: { scope: "leads:read" },
+      query: { orderBy: newestFirst },
+    }),
+    conversations: t.relatedConnection("conversations", {
+      cursor: "id",
+      totalCount: true,
+      authScopes: { scope: "conversations:read" },
+      query: { orderBy: newestFirst },
+    }),
     bookings: t.relatedConnection("bookings", {
       cursor: "id",
+      authScopes: { scope: "bookings:read" },
       totalCount: true,
       query: { orderBy: [{ startsAt: "asc" }, { id: "asc" }] },
     }),
@@ -107,6 +119,7 @@ builder.mutationFields((t) => ({
   createContact: t.prismaField({
     type: "Contact",
     authScopes: { scope: "contacts:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: ContactInput, required: true }) },
     resolve: (query, _root, { input }, ctx) => {
       requireIdentity(input);
@@ -116,6 +129,7 @@ builder.mutationFields((t) => ({
   updateContact: t.prismaField({
     type: "Contact",
     authScopes: { scope: "contacts:write" },
+    grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: ContactRef, required: true, validate: idOf("Contact") }),
       input: t.arg({ type: ContactInput, required: true }),

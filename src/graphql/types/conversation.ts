@@ -1,6 +1,7 @@
 // Conversations, their messages, and the tags that label them.
 import { z } from "zod";
 import type { Prisma } from "../../generated/prisma/client.js";
+import { reserveNumbers } from "../../db/numbers.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
@@ -16,7 +17,7 @@ const oldestFirst = [{ createdAt: "asc" as const }, { id: "asc" as const }];
 
 export const TagRef = builder.prismaNode("Tag", {
   id: { field: "id" },
-  authScopes: { scope: "conversations:read" },
+  authScopes: { scope: "conversations:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     name: t.exposeString("name"),
@@ -27,7 +28,7 @@ export const TagRef = builder.prismaNode("Tag", {
 
 export const MessageRef = builder.prismaNode("Message", {
   id: { field: "id" },
-  authScopes: { scope: "conversations:read" },
+  authScopes: { scope: "conversations:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     role: t.expose("role", { type: MessageRoleEnum }),
@@ -39,7 +40,7 @@ export const MessageRef = builder.prismaNode("Message", {
 
 export const ConversationRef = builder.prismaNode("Conversation", {
   id: { field: "id" },
-  authScopes: { scope: "conversations:read" },
+  authScopes: { scope: "conversations:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     number: t.exposeInt("number", { description: "Integer id, as Velents Agent.sa exposes conversations." }),
@@ -273,6 +274,7 @@ builder.mutationFields((t) => ({
     type: "Conversation",
     description: "Strict create: CONFLICT if the tenant already has a conversation for this channel type and customer identifier.",
     authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: CreateConversationInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");
@@ -285,10 +287,12 @@ builder.mutationFields((t) => ({
         }
       }
       try {
-        return await ctx.prisma.conversation.create({
+        return await ctx.prisma.$transaction(async (tx) =>
+          tx.conversation.create({
           ...query,
           data: {
             tenantId: ctx.tenantId,
+            number: await reserveNumbers(tx, ctx.tenantId, "lastConversationNumber"),
             channelType: input.channelType,
             channelId: input.channelId?.id,
             agentId: input.agentId?.id,
@@ -298,7 +302,8 @@ builder.mutationFields((t) => ({
             customerLanguage: input.customerLanguage,
             inputValues: (input.inputValues ?? {}) as Prisma.InputJsonObject,
           },
-        });
+        }),
+        );
       } catch (error) {
         if (prismaErrorCode(error) === "P2002") {
           throw conflict(`A ${input.channelType} conversation with this customer identifier already exists`);
@@ -310,6 +315,7 @@ builder.mutationFields((t) => ({
   updateConversation: t.prismaField({
     type: "Conversation",
     authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       input: t.arg({ type: UpdateConversationInput, required: true }),
@@ -340,6 +346,7 @@ builder.mutationFields((t) => ({
     type: "Message",
     description: "Appends a message of any role: what a channel worker or bot records.",
     authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: AddMessageInput, required: true }) },
     resolve: (query, _root, { input }, ctx) => addMessage(ctx, query, input.conversationId.id, input.role, input.content),
   }),
@@ -347,6 +354,7 @@ builder.mutationFields((t) => ({
     type: "Message",
     description: "Posts an operator-authored reply into a conversation.",
     authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
     args: {
       conversationId: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       content: t.arg.string({ required: true, validate: rules.messageContent }),
@@ -363,6 +371,7 @@ builder.mutationFields((t) => ({
   createTag: t.prismaField({
     type: "Tag",
     authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
     args: {
       name: t.arg.string({ required: true, validate: z.string().trim().min(1).max(50) }),
       color: t.arg.string({ validate: z.string().regex(/^#[0-9a-fA-F]{6}$/, "must be a colour such as #3366ff").nullish() }),

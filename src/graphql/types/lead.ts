@@ -11,7 +11,7 @@ import { LeadStatusEnum } from "./enums.js";
 
 export const LeadRef = builder.prismaNode("Lead", {
   id: { field: "id" },
-  authScopes: { scope: "leads:read" },
+  authScopes: { scope: "leads:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     status: t.expose("status", { type: LeadStatusEnum }),
@@ -75,6 +75,7 @@ builder.mutationFields((t) => ({
   createLead: t.prismaField({
     type: "Lead",
     authScopes: { scope: "leads:write" },
+    grantScopes: ["written"],
     args: { input: t.arg({ type: CreateLeadInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
@@ -98,6 +99,7 @@ builder.mutationFields((t) => ({
     type: "Lead",
     description: "Moves a lead across pipeline stages.",
     authScopes: { scope: "leads:write" },
+    grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: LeadRef, required: true, validate: idOf("Lead") }),
       status: t.arg({ type: LeadStatusEnum, required: true }),

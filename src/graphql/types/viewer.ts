@@ -127,6 +127,7 @@ builder.mutationFields((t) => ({
     type: "ApiToken",
     description: "Revokes a token at once; revoking twice keeps the first time.",
     authScopes: { scope: "admin" },
+    grantScopes: ["written"],
     args: { id: t.arg.globalID({ for: ApiTokenRef, required: true, validate: idOf("ApiToken") }) },
     resolve: async (query, _root, { id }, ctx) => {
       const where = { id: id.id, tenantId: ctx.tenantId };

@@ -1,0 +1,676 @@
+// The scope matrix: every query and mutation of the schema, the canonical scope it needs,
+// refused (FORBIDDEN naming that scope, nothing written) without it and served with it.
+// Then nested fields: a type's read scope applies wherever the type appears.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { DATA_SCOPES, type Scope } from "../src/auth/scopes.js";
+import { issueToken } from "../src/auth/viewer.js";
+import { schema } from "../src/graphql/schema.js";
+import { startTestServer, type GraphQLResponse, type TestServer } from "./harness.js";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(() => server?.close());
+
+// ---------------------------------------------------------------------------------------
+// A tenant with one of everything.
+// ---------------------------------------------------------------------------------------
+
+async function seedTenant() {
+  const tenant = await server.createTenant("Scopes");
+  const p = server.db.prisma;
+  const tenantId = tenant.id;
+  const agent = await p.agent.create({ data: { tenantId, number: 901, name: "Sales agent", publicId: `sales_${randomUUID()}` } });
+  const channel = await p.channel.create({ data: { tenantId, type: "WHATSAPP", name: "Studio WhatsApp", agentId: agent.id } });
+  const contact = await p.contact.create({ data: { tenantId, firstName: "Ada", email: "ada@example.com", phone: "+48111222333" } });
+  const conversation = await p.conversation.create({
+    data: {
+      tenantId,
+      number: 901,
+      channelType: "WHATSAPP",
+      channelId: channel.id,
+      agentId: agent.id,
+      contactId: contact.id,
+      customerIdentifier: "+48111222333",
+      customerName: "Ada",
+    },
+  });
+  const message = await p.message.create({ data: { tenantId, conversationId: conversation.id, role: "USER", content: "Hello there" } });
+  const tag = await p.tag.create({ data: { tenantId, name: "vip", color: "#3366ff" } });
+  await p.conversationTag.create({ data: { tenantId, conversationId: conversation.id, tagId: tag.id } });
+  const lead = await p.lead.create({
+    data: { tenantId, contactId: contact.id, conversationId: conversation.id, source: "whatsapp-lead", score: 70 },
+  });
+  const booking = await p.booking.create({
+    data: {
+      tenantId,
+      contactId: contact.id,
+      service: "Personal Training",
+      startsAt: new Date("2030-01-01T10:00:00Z"),
+      endsAt: new Date("2030-01-01T11:00:00Z"),
+    },
+  });
+  const { token: other } = await issueToken(p, {
+    tenantId,
+    name: "agent dispatcher",
+    format: "VELENTS_AGENT",
+    scopes: ["conversations:read"],
+    agentId: agent.id,
+  });
+  return {
+    tenant,
+    raw: { agent, channel, contact, conversation, message, tag, lead, booking, other },
+    id: {
+      tenant: `ten_${tenantId}`,
+      agent: `agt_${agent.id}`,
+      channel: `chn_${channel.id}`,
+      contact: `con_${contact.id}`,
+      conversation: `conv_${conversation.id}`,
+      message: `msg_${message.id}`,
+      tag: `tag_${tag.id}`,
+      lead: `lead_${lead.id}`,
+      booking: `bkg_${booking.id}`,
+      token: `tok_${other.id}`,
+    },
+  };
+}
+type Seed = Awaited<ReturnType<typeof seedTenant>>;
+
+/** Every row of the tenant, to prove a refused request wrote nothing (lastUsedAt aside). */
+async function snapshot(tenantId: string) {
+  const p = server.db.prisma;
+  const where = { tenantId };
+  const byId = { orderBy: { id: "asc" as const } };
+  return {
+    contacts: await p.contact.findMany({ where, ...byId }),
+    leads: await p.lead.findMany({ where, ...byId }),
+    agents: await p.agent.findMany({ where, ...byId }),
+    channels: await p.channel.findMany({ where, ...byId }),
+    conversations: await p.conversation.findMany({ where, ...byId }),
+    messages: await p.message.findMany({ where, ...byId }),
+    tags: await p.tag.findMany({ where, ...byId }),
+    conversationTags: await p.conversationTag.findMany({ where, orderBy: [{ conversationId: "asc" }, { tagId: "asc" }] }),
+    bookings: await p.booking.findMany({ where, ...byId }),
+    tokens: (await p.apiToken.findMany({ where, ...byId })).map(({ lastUsedAt: _lastUsedAt, ...rest }) => rest),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// The matrix.
+// ---------------------------------------------------------------------------------------
+
+interface Row {
+  /** The root field: the coverage check below compares these with the schema. */
+  field: string;
+  kind: "query" | "mutation";
+  /** Distinguishes several rows of one field (node of each type). */
+  label?: string;
+  /** The canonical scope the operation needs; null: none. */
+  scope: Scope | null;
+  /** What the selected fields need on top (mutations return types that carry read scopes). */
+  selection?: Scope[];
+  request(seed: Seed): { query: string; variables?: Record<string, unknown> };
+  /** Checks a successful answer, and for mutations that the write happened. */
+  verify(data: any, seed: Seed): void | Promise<void>;
+}
+
+const prisma = () => server.db.prisma;
+
+function nodeRow(label: string, scope: Scope | null, idOf: (s: Seed) => string, fragment: string, expected: (s: Seed) => object): Row {
+  return {
+    field: "node",
+    kind: "query",
+    label,
+    scope,
+    request: (s) => ({ query: `query($id: ID!) { node(id: $id) { id ${fragment} } }`, variables: { id: idOf(s) } }),
+    verify: (data, s) => expect(data.node).toEqual({ id: idOf(s), ...expected(s) }),
+  };
+}
+
+const ROWS: Row[] = [
+  // ----- queries -----
+  {
+    field: "agents",
+    kind: "query",
+    scope: "agents:read",
+    request: () => ({ query: `{ agents { totalCount edges { node { id name } } } }` }),
+    verify: (data, s) => expect(data.agents).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.agent, name: "Sales agent" } }] }),
+  },
+  {
+    field: "apiTokens",
+    kind: "query",
+    scope: "admin",
+    request: () => ({ query: `{ apiTokens { totalCount edges { node { id name } } } }` }),
+    verify: async (data, s) => {
+      const count = await prisma().apiToken.count({ where: { tenantId: s.tenant.id } });
+      expect(data.apiTokens.totalCount).toBe(count);
+      expect(data.apiTokens.edges.map((e: any) => e.node.id)).toContain(s.id.token);
+    },
+  },
+  {
+    field: "bookings",
+    kind: "query",
+    scope: "bookings:read",
+    request: (s) => ({
+      query: `query($c: ID) { bookings(contactId: $c) { totalCount edges { node { id service } } } }`,
+      variables: { c: s.id.contact },
+    }),
+    verify: (data, s) =>
+      expect(data.bookings).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.booking, service: "Personal Training" } }] }),
+  },
+  {
+    field: "channels",
+    kind: "query",
+    scope: "channels:read",
+    request: (s) => ({
+      query: `query($a: ID) { channels(agentId: $a) { totalCount edges { node { id name } } } }`,
+      variables: { a: s.id.agent },
+    }),
+    verify: (data, s) =>
+      expect(data.channels).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.channel, name: "Studio WhatsApp" } }] }),
+  },
+  {
+    field: "contacts",
+    kind: "query",
+    scope: "contacts:read",
+    request: () => ({ query: `{ contacts(search: "ada") { totalCount edges { node { id email } } } }` }),
+    verify: (data, s) =>
+      expect(data.contacts).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.contact, email: "ada@example.com" } }] }),
+  },
+  {
+    field: "conversations",
+    kind: "query",
+    scope: "conversations:read",
+    request: (s) => ({
+      query: `query($t: [ID!]) { conversations(tagIds: $t) { totalCount edges { node { id customerIdentifier } } } }`,
+      variables: { t: [s.id.tag] },
+    }),
+    verify: (data, s) =>
+      expect(data.conversations).toEqual({
+        totalCount: 1,
+        edges: [{ node: { id: s.id.conversation, customerIdentifier: "+48111222333" } }],
+      }),
+  },
+  {
+    field: "leads",
+    kind: "query",
+    scope: "leads:read",
+    request: () => ({ query: `{ leads(sort: SCORE) { totalCount edges { node { id source } } } }` }),
+    verify: (data, s) => expect(data.leads).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.lead, source: "whatsapp-lead" } }] }),
+  },
+  {
+    field: "tags",
+    kind: "query",
+    scope: "conversations:read",
+    request: () => ({ query: `{ tags { totalCount edges { node { id name } } } }` }),
+    verify: (data, s) => expect(data.tags).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.tag, name: "vip" } }] }),
+  },
+  {
+    field: "viewer",
+    kind: "query",
+    scope: null,
+    request: () => ({ query: `{ viewer { scopes tenant { id } token { name } } }` }),
+    verify: (data, s) => expect(data.viewer).toEqual({ scopes: [], tenant: { id: s.id.tenant }, token: { name: "matrix" } }),
+  },
+  nodeRow("Contact", "contacts:read", (s) => s.id.contact, "... on Contact { email }", () => ({ email: "ada@example.com" })),
+  nodeRow("Lead", "leads:read", (s) => s.id.lead, "... on Lead { source }", () => ({ source: "whatsapp-lead" })),
+  nodeRow("Agent", "agents:read", (s) => s.id.agent, "... on Agent { name }", () => ({ name: "Sales agent" })),
+  nodeRow("Channel", "channels:read", (s) => s.id.channel, "... on Channel { name }", () => ({ name: "Studio WhatsApp" })),
+  nodeRow("Conversation", "conversations:read", (s) => s.id.conversation, "... on Conversation { customerName }", () => ({
+    customerName: "Ada",
+  })),
+  nodeRow("Message", "conversations:read", (s) => s.id.message, "... on Message { content }", () => ({ content: "Hello there" })),
+  nodeRow("Tag", "conversations:read", (s) => s.id.tag, "... on Tag { name }", () => ({ name: "vip" })),
+  nodeRow("Booking", "bookings:read", (s) => s.id.booking, "... on Booking { service }", () => ({ service: "Personal Training" })),
+  nodeRow("ApiToken (another)", "admin", (s) => s.id.token, "... on ApiToken { name }", () => ({ name: "agent dispatcher" })),
+  nodeRow("Tenant", null, (s) => s.id.tenant, "... on Tenant { name }", () => ({ name: "Scopes" })),
+
+  // ----- mutations -----
+  {
+    field: "addMessage",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: (s) => ({
+      query: `mutation($input: AddMessageInput!) { addMessage(input: $input) { role content } }`,
+      variables: { input: { conversationId: s.id.conversation, role: "ASSISTANT", content: "Matrix reply" } },
+    }),
+    verify: async (data, s) => {
+      expect(data.addMessage).toEqual({ role: "ASSISTANT", content: "Matrix reply" });
+      expect(await prisma().message.count({ where: { conversationId: s.raw.conversation.id } })).toBe(2);
+    },
+  },
+  {
+    field: "bulkUpdateConversations",
+    kind: "mutation",
+    scope: "conversations:write",
+    request: (s) => ({
+      query: `mutation($input: BulkUpdateConversationsInput!) { bulkUpdateConversations(input: $input) { updated skipped } }`,
+      variables: { input: { ids: [s.id.conversation], action: "CLOSE" } },
+    }),
+    verify: async (data, s) => {
+      expect(data.bulkUpdateConversations).toEqual({ updated: 1, skipped: 0 });
+      expect((await prisma().conversation.findUniqueOrThrow({ where: { id: s.raw.conversation.id } })).status).toBe("CLOSED");
+    },
+  },
+  {
+    field: "cancelBooking",
+    kind: "mutation",
+    scope: "bookings:write",
+    selection: ["bookings:read"],
+    request: (s) => ({ query: `mutation($id: ID!) { cancelBooking(id: $id) { id status } }`, variables: { id: s.id.booking } }),
+    verify: async (data, s) => {
+      expect(data.cancelBooking).toEqual({ id: s.id.booking, status: "CANCELLED" });
+      expect((await prisma().booking.findUniqueOrThrow({ where: { id: s.raw.booking.id } })).status).toBe("CANCELLED");
+    },
+  },
+  {
+    field: "createAgent",
+    kind: "mutation",
+    scope: "agents:write",
+    selection: ["agents:read"],
+    request: () => ({ query: `mutation { createAgent(input: { name: "Matrix agent" }) { name } }` }),
+    verify: async (data, s) => {
+      expect(data.createAgent).toEqual({ name: "Matrix agent" });
+      expect(await prisma().agent.count({ where: { tenantId: s.tenant.id, name: "Matrix agent" } })).toBe(1);
+    },
+  },
+  {
+    field: "createApiToken",
+    kind: "mutation",
+    scope: "admin",
+    // The caller can only grant what it holds: it holds contacts:read to grant it.
+    selection: ["contacts:read"],
+    request: () => ({
+      query: `mutation { createApiToken(input: { name: "matrix grant", format: CONVO, scopes: [CONTACTS_READ] }) { secret token { name scopes } } }`,
+    }),
+    verify: async (data, s) => {
+      expect(data.createApiToken.token).toEqual({ name: "matrix grant", scopes: ["CONTACTS_READ"] });
+      expect(data.createApiToken.secret).toMatch(/^convo_[0-9a-f]{32}$/);
+      expect(await prisma().apiToken.count({ where: { tenantId: s.tenant.id, name: "matrix grant" } })).toBe(1);
+    },
+  },
+  {
+    field: "createBooking",
+    kind: "mutation",
+    scope: "bookings:write",
+    selection: ["bookings:read"],
+    request: (s) => ({
+      query: `mutation($input: CreateBookingInput!) { createBooking(input: $input) { service } }`,
+      variables: {
+        input: { contactId: s.id.contact, service: "Matrix session", startsAt: "2030-02-01T10:00:00Z", endsAt: "2030-02-01T11:00:00Z" },
+      },
+    }),
+    verify: async (data, s) => {
+      expect(data.createBooking).toEqual({ service: "Matrix session" });
+      expect(await prisma().booking.count({ where: { tenantId: s.tenant.id, service: "Matrix session" } })).toBe(1);
+    },
+  },
+  {
+    field: "createChannel",
+    kind: "mutation",
+    scope: "channels:write",
+    selection: ["channels:read"],
+    request: (s) => ({
+      query: `mutation($input: CreateChannelInput!) { createChannel(input: $input) { name type } }`,
+      variables: { input: { type: "TELEGRAM", name: "Matrix channel", agentId: s.id.agent } },
+    }),
+    verify: async (data, s) => {
+      expect(data.createChannel).toEqual({ name: "Matrix channel", type: "TELEGRAM" });
+      expect(await prisma().channel.count({ where: { tenantId: s.tenant.id, name: "Matrix channel" } })).toBe(1);
+    },
+  },
+  {
+    field: "createContact",
+    kind: "mutation",
+    scope: "contacts:write",
+    selection: ["contacts:read"],
+    request: () => ({ query: `mutation { createContact(input: { firstName: "Matrix", email: "matrix@example.com" }) { email } }` }),
+    verify: async (data, s) => {
+      expect(data.createContact).toEqual({ email: "matrix@example.com" });
+      expect(await prisma().contact.count({ where: { tenantId: s.tenant.id, email: "matrix@example.com" } })).toBe(1);
+    },
+  },
+  {
+    field: "createConversation",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: (s) => ({
+      query: `mutation($input: CreateConversationInput!) { createConversation(input: $input) { customerIdentifier status } }`,
+      variables: {
+        input: { channelType: "WHATSAPP", channelId: s.id.channel, agentId: s.id.agent, contactId: s.id.contact, customerIdentifier: "+4900" },
+      },
+    }),
+    verify: async (data, s) => {
+      expect(data.createConversation).toEqual({ customerIdentifier: "+4900", status: "OPEN" });
+      expect(await prisma().conversation.count({ where: { tenantId: s.tenant.id, customerIdentifier: "+4900" } })).toBe(1);
+    },
+  },
+  {
+    field: "createLead",
+    kind: "mutation",
+    scope: "leads:write",
+    selection: ["leads:read"],
+    request: (s) => ({
+      query: `mutation($input: CreateLeadInput!) { createLead(input: $input) { source status } }`,
+      variables: { input: { source: "matrix", contactId: s.id.contact, conversationId: s.id.conversation } },
+    }),
+    verify: async (data, s) => {
+      expect(data.createLead).toEqual({ source: "matrix", status: "NEW" });
+      expect(await prisma().lead.count({ where: { tenantId: s.tenant.id, source: "matrix" } })).toBe(1);
+    },
+  },
+  {
+    field: "createTag",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: () => ({ query: `mutation { createTag(name: "matrix", color: "#112233") { name color } }` }),
+    verify: async (data, s) => {
+      expect(data.createTag).toEqual({ name: "matrix", color: "#112233" });
+      expect(await prisma().tag.count({ where: { tenantId: s.tenant.id, name: "matrix" } })).toBe(1);
+    },
+  },
+  {
+    field: "deleteContact",
+    kind: "mutation",
+    scope: "contacts:write",
+    request: (s) => ({ query: `mutation($id: ID!) { deleteContact(id: $id) }`, variables: { id: s.id.contact } }),
+    verify: async (data, s) => {
+      expect(data.deleteContact).toBe(s.id.contact);
+      expect(await prisma().contact.count({ where: { id: s.raw.contact.id } })).toBe(0);
+    },
+  },
+  {
+    field: "revokeApiToken",
+    kind: "mutation",
+    scope: "admin",
+    request: (s) => ({ query: `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, variables: { id: s.id.token } }),
+    verify: async (data, s) => {
+      expect(data.revokeApiToken).toEqual({ id: s.id.token });
+      expect((await prisma().apiToken.findUniqueOrThrow({ where: { id: s.raw.other.id } })).revokedAt).not.toBeNull();
+    },
+  },
+  {
+    field: "sendOperatorMessage",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: (s) => ({
+      query: `mutation($c: ID!) { sendOperatorMessage(conversationId: $c, content: "Operator here") { role content } }`,
+      variables: { c: s.id.conversation },
+    }),
+    verify: async (data, s) => {
+      expect(data.sendOperatorMessage).toEqual({ role: "OPERATOR", content: "Operator here" });
+      expect(await prisma().message.count({ where: { conversationId: s.raw.conversation.id, role: "OPERATOR" } })).toBe(1);
+    },
+  },
+  {
+    field: "updateBooking",
+    kind: "mutation",
+    scope: "bookings:write",
+    selection: ["bookings:read"],
+    request: (s) => ({
+      query: `mutation($id: ID!) { updateBooking(id: $id, input: { notes: "matrix notes", status: CONFIRMED }) { notes status } }`,
+      variables: { id: s.id.booking },
+    }),
+    verify: async (data, s) => {
+      expect(data.updateBooking).toEqual({ notes: "matrix notes", status: "CONFIRMED" });
+      expect((await prisma().booking.findUniqueOrThrow({ where: { id: s.raw.booking.id } })).notes).toBe("matrix notes");
+    },
+  },
+  {
+    field: "updateContact",
+    kind: "mutation",
+    scope: "contacts:write",
+    selection: ["contacts:read"],
+    request: (s) => ({
+      query: `mutation($id: ID!) { updateContact(id: $id, input: { lastName: "Lovelace" }) { firstName lastName } }`,
+      variables: { id: s.id.contact },
+    }),
+    verify: async (data, s) => {
+      expect(data.updateContact).toEqual({ firstName: "Ada", lastName: "Lovelace" });
+      expect((await prisma().contact.findUniqueOrThrow({ where: { id: s.raw.contact.id } })).lastName).toBe("Lovelace");
+    },
+  },
+  {
+    field: "updateConversation",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: (s) => ({
+      query: `mutation($id: ID!) { updateConversation(id: $id, input: { status: HANDED_OFF, assignedOperator: "olga" }) { status assignedOperator } }`,
+      variables: { id: s.id.conversation },
+    }),
+    verify: async (data, s) => {
+      expect(data.updateConversation).toEqual({ status: "HANDED_OFF", assignedOperator: "olga" });
+      expect((await prisma().conversation.findUniqueOrThrow({ where: { id: s.raw.conversation.id } })).status).toBe("HANDED_OFF");
+    },
+  },
+  {
+    field: "updateLeadStatus",
+    kind: "mutation",
+    scope: "leads:write",
+    selection: ["leads:read"],
+    request: (s) => ({ query: `mutation($id: ID!) { updateLeadStatus(id: $id, status: WON) { status } }`, variables: { id: s.id.lead } }),
+    verify: async (data, s) => {
+      expect(data.updateLeadStatus).toEqual({ status: "WON" });
+      expect((await prisma().lead.findUniqueOrThrow({ where: { id: s.raw.lead.id } })).status).toBe("WON");
+    },
+  },
+];
+
+const rowName = (row: Row) => `${row.kind} ${row.field}${row.label ? ` (${row.label})` : ""}`;
+
+test("the matrix covers every query and mutation of the schema, and nothing else", () => {
+  const inSchema = [
+    ...Object.keys(schema.getQueryType()!.getFields()).map((f) => `query ${f}`),
+    ...Object.keys(schema.getMutationType()!.getFields()).map((f) => `mutation ${f}`),
+  ].sort();
+  const inTable = [...new Set(ROWS.map((row) => `${row.kind} ${row.field}`))].sort();
+  expect(inTable).toEqual(inSchema);
+});
+
+describe.each(ROWS.map((row) => ({ name: rowName(row), row })))("$name", ({ row }) => {
+  const scope = row.scope;
+  if (scope !== null) {
+    test(`is FORBIDDEN without ${scope} and writes nothing`, async () => {
+      const seed = await seedTenant();
+      const token = await seed.tenant.tokenWith(DATA_SCOPES.filter((held) => held !== scope));
+      await server.gql(`{ viewer { scopes } }`, {}, token); // first use writes lastUsedAt: not part of the check
+      const before = await snapshot(seed.tenant.id);
+      const { query, variables } = row.request(seed);
+      const result = await server.gql(query, variables, token);
+      expect(result.status).toBe(200);
+      expect(result.errors, JSON.stringify(result)).toHaveLength(1);
+      const [error] = result.errors!;
+      expect(error!.extensions?.code).toBe("FORBIDDEN");
+      expect(error!.extensions?.scope).toBe(scope);
+      expect(error!.message).toContain(scope);
+      expect(error!.path?.[0]).toBe(row.field);
+      expect(result.data?.[row.field] ?? null).toBeNull();
+      expect(await snapshot(seed.tenant.id)).toEqual(before);
+    });
+  }
+
+  const needed = [...(scope ? [scope] : []), ...(row.selection ?? [])];
+  test(`succeeds with just ${needed.length ? needed.join(" + ") : "a token holding no scope at all"}`, async () => {
+    const seed = await seedTenant();
+    const token = (await issueToken(server.db.prisma, { tenantId: seed.tenant.id, name: "matrix", format: "CONVO", scopes: needed }))
+      .secret;
+    const { query, variables } = row.request(seed);
+    const result = await server.gql(query, variables, token);
+    expect(result.status).toBe(200);
+    expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+    await row.verify(result.data, seed);
+  });
+});
+
+// ---------------------------------------------------------------------------------------
+// Nested fields carry their type's read scope wherever they appear.
+// ---------------------------------------------------------------------------------------
+
+interface NestedRow {
+  name: string;
+  /** Scopes the outer selection needs. */
+  outer: Scope[];
+  /** The scope the nested field needs, which the first token lacks. */
+  inner: Scope;
+  /** The nested field's name: the error's path goes through it. */
+  field: string;
+  query: string;
+  /** Text that must not be in the answer without `inner`, and must be with it. */
+  secret: (seed: Seed) => string;
+}
+
+const NESTED: NestedRow[] = [
+  {
+    name: "conversation { contact { email } }",
+    outer: ["conversations:read"],
+    inner: "contacts:read",
+    field: "contact",
+    query: `{ conversations { edges { node { id contact { email } } } } }`,
+    secret: () => "ada@example.com",
+  },
+  {
+    name: "conversation { agent { name } }",
+    outer: ["conversations:read"],
+    inner: "agents:read",
+    field: "agent",
+    query: `{ conversations { edges { node { id agent { name } } } } }`,
+    secret: () => "Sales agent",
+  },
+  {
+    name: "conversation { channel { name } }",
+    outer: ["conversations:read"],
+    inner: "channels:read",
+    field: "channel",
+    query: `{ conversations { edges { node { id channel { name } } } } }`,
+    secret: () => "Studio WhatsApp",
+  },
+  {
+    name: "conversation { leads { source } }",
+    outer: ["conversations:read"],
+    inner: "leads:read",
+    field: "leads",
+    query: `{ conversations { edges { node { id leads { source } } } } }`,
+    secret: () => "whatsapp-lead",
+  },
+  {
+    name: "lead { contact { email } }",
+    outer: ["leads:read"],
+    inner: "contacts:read",
+    field: "contact",
+    query: `{ leads { edges { node { id contact { email } } } } }`,
+    secret: () => "ada@example.com",
+  },
+  {
+    name: "lead { conversation { customerIdentifier } }",
+    outer: ["leads:read"],
+    inner: "conversations:read",
+    field: "conversation",
+    query: `{ leads { edges { node { id conversation { customerIdentifier } } } } }`,
+    secret: () => "+48111222333",
+  },
+  {
+    name: "booking { contact { email } }",
+    outer: ["bookings:read"],
+    inner: "contacts:read",
+    field: "contact",
+    query: `{ bookings { edges { node { id contact { email } } } } }`,
+    secret: () => "ada@example.com",
+  },
+  {
+    name: "agent { channels { name } }",
+    outer: ["agents:read"],
+    inner: "channels:read",
+    field: "channels",
+    query: `{ agents { edges { node { id channels { name } } } } }`,
+    secret: () => "Studio WhatsApp",
+  },
+  {
+    name: "channel { agent { name } }",
+    outer: ["channels:read"],
+    inner: "agents:read",
+    field: "agent",
+    query: `{ channels { edges { node { id agent { name } } } } }`,
+    secret: () => "Sales agent",
+  },
+  {
+    name: "apiToken { agent { name } }",
+    outer: ["admin"],
+    inner: "agents:read",
+    field: "agent",
+    query: `{ apiTokens { edges { node { id agent { name } } } } }`,
+    secret: () => "Sales agent",
+  },
+  {
+    name: "contact { leads { edges { node { source } } } }",
+    outer: ["contacts:read"],
+    inner: "leads:read",
+    field: "leads",
+    query: `{ contacts { edges { node { id leads { edges { node { source } } } } } } }`,
+    secret: () => "whatsapp-lead",
+  },
+  // A related connection's count and cursors describe rows of the inner type as well.
+  {
+    name: "contact { leads { totalCount edges { cursor } } }",
+    outer: ["contacts:read"],
+    inner: "leads:read",
+    field: "leads",
+    query: `{ contacts { edges { node { id leads { totalCount edges { cursor } } } } } }`,
+    secret: () => `"totalCount"`,
+  },
+  {
+    name: "contact { conversations { totalCount } }",
+    outer: ["contacts:read"],
+    inner: "conversations:read",
+    field: "conversations",
+    query: `{ contacts { edges { node { id conversations { totalCount } } } } }`,
+    secret: () => `"totalCount"`,
+  },
+  {
+    name: "contact { bookings { totalCount pageInfo { startCursor } } }",
+    outer: ["contacts:read"],
+    inner: "bookings:read",
+    field: "bookings",
+    query: `{ contacts { edges { node { id bookings { totalCount pageInfo { startCursor } } } } } }`,
+    secret: () => `"totalCount"`,
+  },
+];
+
+describe.each(NESTED.map((row) => ({ ...row })))("nested $name", (row) => {
+  test(`with ${row.outer.join(" + ")} but not ${row.inner}: FORBIDDEN on ${row.field}, naming ${row.inner}`, async () => {
+    const seed = await seedTenant();
+    const token = await seed.tenant.tokenWith(row.outer);
+    const result = await server.gql(row.query, {}, token);
+    expect(result.status).toBe(200);
+    const forbidden = result.errors?.find((e) => e.extensions?.code === "FORBIDDEN");
+    expect(forbidden, JSON.stringify(result)).toBeDefined();
+    expect(forbidden!.extensions?.scope).toBe(row.inner);
+    expect(forbidden!.path).toContain(row.field);
+    expect(result.errors!.every((e) => e.extensions?.code === "FORBIDDEN" && e.extensions?.scope === row.inner)).toBe(true);
+    expect(JSON.stringify(result.data ?? null)).not.toContain(row.secret(seed));
+  });
+
+  test(`with ${[...row.outer, row.inner].join(" + ")}: served`, async () => {
+    const seed = await seedTenant();
+    const token = await seed.tenant.tokenWith([...row.outer, row.inner]);
+    const result = await server.gql(row.query, {}, token);
+    expect(result.errors).toBeUndefined();
+    expect(JSON.stringify(result.data)).toContain(row.secret(seed));
+  });
+});
+
+test("the conversation itself is still served when only its contact is forbidden", async () => {
+  const seed = await seedTenant();
+  const token = await seed.tenant.tokenWith(["conversations:read"]);
+  const result: GraphQLResponse = await server.gql(`{ conversations { edges { node { id customerName contact { email } } } } }`, {}, token);
+  const node = result.data?.conversations.edges[0].node;
+  expect(node.id).toBe(seed.id.conversation);
+  expect(node.customerName).toBe("Ada");
+  expect(node.contact?.email ?? null).toBeNull();
+});
