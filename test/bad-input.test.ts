@@ -5,7 +5,8 @@
 // nothing was written.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startTestServer, type GraphQLResponse, type TestServer, type TestTenant } from "./harness.js";
+import { seedTenant, snapshot } from "./fixtures.js";
+import { startTestServer, type GraphQLResponse, type TestServer } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -15,30 +16,6 @@ afterAll(() => server?.close());
 
 // ---------------------------------------------------------------------------------------
 // Helpers
-
-async function ok(token: string, query: string, variables: Record<string, unknown> = {}) {
-  const result = await server.gql(query, variables, token);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  return result.data as Record<string, any>;
-}
-
-const TENANT_TABLES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "ConversationTag", "Booking", "ApiToken"];
-
-/**
- * Every row a tenant owns, per table as "<row count>:<md5 of the rows>", in one statement
- * (lastUsedAt aside: authenticating may touch it). Equal before and after a request means
- * the request wrote nothing; a difference names the table.
- */
-async function snapshot(tenantId: string): Promise<Record<string, string>> {
-  const digest = (from: string, where: string) =>
-    `(SELECT count(*) || ':' || coalesce(md5(string_agg(row, ',' ORDER BY row)), '') FROM (SELECT (to_jsonb(t) - 'lastUsedAt')::text AS row FROM "${from}" t WHERE ${where}) rows)`;
-  const columns = [
-    `${digest("Tenant", `t."id" = $1::uuid`)} AS "Tenant"`,
-    ...TENANT_TABLES.map((table) => `${digest(table, `t."tenantId" = $1::uuid`)} AS "${table}"`),
-  ];
-  const [row] = await server.db.prisma.$queryRawUnsafe<Record<string, string>[]>(`SELECT ${columns.join(", ")}`, tenantId);
-  return row!;
-}
 
 /**
  * A typed rejection: not a 5xx, the expected code first, the offending field where given,
@@ -56,59 +33,12 @@ function expectRejected(result: GraphQLResponse, code: string, field?: string | 
   for (const value of Object.values(result.data ?? {})) expect(value, detail).toBeNull();
 }
 
-/** The rows a case can point at. */
-interface Fixture {
-  tenant: TestTenant;
-  contact: string;
-  agent: string;
-  channel: string;
-  conversation: string;
-  message: string;
-  tag: string;
-  lead: string;
-  booking: string;
-  apiToken: string;
+/** A fresh tenant with one row of everything (fixtures.ts); the cases point at its global ids. */
+async function fixture(name = "Bad input") {
+  const seed = await seedTenant(server, name);
+  return { ...seed.id, tenant: seed.tenant, apiToken: seed.id.token };
 }
-
-/**
- * Written straight to the database in one transaction, to keep a fresh tenant per case
- * cheap; the mutations that write these rows have tests of their own (mutations.test.ts).
- */
-async function fixture(name = "Bad input"): Promise<Fixture> {
-  const tenant = await server.createTenant(name);
-  const tenantId = tenant.id;
-  const id = { contact: randomUUID(), agent: randomUUID(), channel: randomUUID(), conversation: randomUUID(), message: randomUUID(), tag: randomUUID(), lead: randomUUID(), booking: randomUUID() };
-  const prisma = server.db.prisma;
-  const [, , , , , , , , , , apiToken] = await prisma.$transaction([
-    prisma.contact.create({ data: { id: id.contact, tenantId, firstName: "Anna", lastName: "Nowak", email: "anna@example.com" } }),
-    prisma.agent.create({ data: { id: id.agent, tenantId, number: 901, name: "Bot", publicId: `bot_${id.agent}` } }),
-    prisma.channel.create({ data: { id: id.channel, tenantId, type: "WHATSAPP", name: "WA", agentId: id.agent } }),
-    prisma.conversation.create({
-      data: { id: id.conversation, tenantId, number: 901, channelType: "WHATSAPP", channelId: id.channel, agentId: id.agent, contactId: id.contact, customerIdentifier: "+48111222333" },
-    }),
-    prisma.message.create({ data: { id: id.message, tenantId, conversationId: id.conversation, role: "OPERATOR", content: "Hello" } }),
-    prisma.tag.create({ data: { id: id.tag, tenantId, name: "vip" } }),
-    prisma.conversationTag.create({ data: { tenantId, conversationId: id.conversation, tagId: id.tag } }),
-    prisma.lead.create({ data: { id: id.lead, tenantId, contactId: id.contact, conversationId: id.conversation, score: 10 } }),
-    prisma.booking.create({
-      data: { id: id.booking, tenantId, contactId: id.contact, service: "Cut", startsAt: new Date("2030-01-01T10:00:00Z"), endsAt: new Date("2030-01-01T11:00:00Z") },
-    }),
-    prisma.conversation.update({ where: { id: id.conversation }, data: { firstMessageAt: new Date(), lastMessageAt: new Date() } }),
-    prisma.apiToken.create({ data: { tenantId, name: "extra", format: "CONVO", scopes: ["contacts:read"], secretHash: randomUUID(), displayPrefix: "convo_…" } }),
-  ]);
-  return {
-    tenant,
-    contact: `con_${id.contact}`,
-    agent: `agt_${id.agent}`,
-    channel: `chn_${id.channel}`,
-    conversation: `conv_${id.conversation}`,
-    message: `msg_${id.message}`,
-    tag: `tag_${id.tag}`,
-    lead: `lead_${id.lead}`,
-    booking: `bkg_${id.booking}`,
-    apiToken: `tok_${apiToken.id}`,
-  };
-}
+type Fixture = Awaited<ReturnType<typeof fixture>>;
 
 const unknownId = (prefix: string) => `${prefix}_${randomUUID()}`;
 
@@ -151,10 +81,10 @@ interface Case {
 /** Sends one case and checks its error and that none of the given tenants' rows changed. */
 async function check(c: Case, f: Fixture, other: Fixture = f) {
   const tenants = [...new Set([f.tenant.id, other.tenant.id])];
-  const before = await Promise.all(tenants.map(snapshot));
+  const before = await Promise.all(tenants.map((id) => snapshot(server, id)));
   const result = await server.gql(c.query, c.variables?.(f, other) ?? {}, f.tenant.token);
   expectRejected(result, c.code, c.field, c.name);
-  expect(await Promise.all(tenants.map(snapshot)), c.name).toEqual(before);
+  expect(await Promise.all(tenants.map((id) => snapshot(server, id))), c.name).toEqual(before);
 }
 
 /** Runs each case on a fresh tenant of its own. */
@@ -176,34 +106,34 @@ test("the no-write check sees a write to any table, and only there", async () =>
   const f = await fixture();
   const t = f.tenant.token;
   const changedBy = async (work: () => Promise<unknown>) => {
-    const before = await snapshot(f.tenant.id);
+    const before = await snapshot(server, f.tenant.id);
     await work();
-    const after = await snapshot(f.tenant.id);
+    const after = await snapshot(server, f.tenant.id);
     return Object.keys(before).filter((table) => before[table] !== after[table]).sort();
   };
   // Authenticating touches lastUsedAt, which is not a write the request asked for.
   expect(await changedBy(() => server.db.prisma.apiToken.updateMany({ where: { tenantId: f.tenant.id }, data: { lastUsedAt: new Date(0) } }))).toEqual([]);
-  expect(await changedBy(() => ok(t, `mutation($id: ID!) { updateContact(id: $id, input: { firstName: "Changed" }) { id } }`, { id: f.contact }))).toEqual(["Contact"]);
-  expect(await changedBy(() => ok(t, `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "More") { id } }`, { id: f.conversation }))).toEqual(["Conversation", "Message"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { updateContact(id: $id, input: { firstName: "Changed" }) { id } }`, { id: f.contact }))).toEqual(["Contact"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "More") { id } }`, { id: f.conversation }))).toEqual(["Conversation", "Message"]);
   expect(
-    await changedBy(() => ok(t, `mutation($c: ID!, $t: ID!) { bulkUpdateConversations(input: { action: UNTAG, ids: [$c], tagIds: [$t] }) { updated } }`, { c: f.conversation, t: f.tag })),
+    await changedBy(() => server.ok(t, `mutation($c: ID!, $t: ID!) { bulkUpdateConversations(input: { action: UNTAG, ids: [$c], tagIds: [$t] }) { updated } }`, { c: f.conversation, t: f.tag })),
   ).toEqual(["Conversation", "ConversationTag"]);
-  expect(await changedBy(() => ok(t, `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: f.apiToken }))).toEqual(["ApiToken"]);
-  expect(await changedBy(() => ok(t, `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, { id: f.booking }))).toEqual(["Booking"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: f.apiToken }))).toEqual(["ApiToken"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, { id: f.booking }))).toEqual(["Booking"]);
   expect(await changedBy(() => server.db.prisma.tenant.update({ where: { id: f.tenant.id }, data: { name: "Renamed" } }))).toEqual(["Tenant"]);
 });
 
 describe("requests that are not GraphQL", () => {
   async function post(body: string) {
     const tenant = await server.createTenant("Raw");
-    const before = await snapshot(tenant.id);
+    const before = await snapshot(server, tenant.id);
     const response = await fetch(server.url, {
       method: "POST",
       headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${tenant.token}` },
       body,
     });
     const json = (await response.json()) as GraphQLResponse;
-    expect(await snapshot(tenant.id)).toEqual(before);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
     return { ...json, status: response.status } as GraphQLResponse;
   }
 
@@ -222,7 +152,7 @@ describe("requests that are not GraphQL", () => {
 
   test("a mutation sent with GET is refused with HTTP 405 and not run", async () => {
     const tenant = await server.createTenant("GET");
-    const before = await snapshot(tenant.id);
+    const before = await snapshot(server, tenant.id);
     const query = `mutation { createContact(input: { firstName: "Via GET" }) { id } }`;
     const response = await fetch(`${server.url}?query=${encodeURIComponent(query)}`, {
       headers: { accept: "application/json", authorization: `Bearer ${tenant.token}` },
@@ -230,12 +160,12 @@ describe("requests that are not GraphQL", () => {
     expect(response.status).toBe(405);
     const json = (await response.json()) as GraphQLResponse;
     expect(json.errors?.[0]?.extensions?.code).toBe("BAD_REQUEST");
-    expect(await snapshot(tenant.id)).toEqual(before);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
   });
 
   test("a body that is not JSON is refused with HTTP 415 and not run", async () => {
     const tenant = await server.createTenant("Text");
-    const before = await snapshot(tenant.id);
+    const before = await snapshot(server, tenant.id);
     const response = await fetch(server.url, {
       method: "POST",
       headers: { "content-type": "text/plain", authorization: `Bearer ${tenant.token}` },
@@ -243,7 +173,7 @@ describe("requests that are not GraphQL", () => {
     });
     expect(response.status).toBe(415);
     await response.arrayBuffer();
-    expect(await snapshot(tenant.id)).toEqual(before);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
   });
 
   test("a JSON body that is not a request object gets HTTP 400", async () => {
@@ -262,11 +192,11 @@ describe("requests that are not GraphQL", () => {
       `mutation createContact(input: { firstName: "No braces" })`,
     ]) {
       const tenant = await server.createTenant("Parse");
-      const before = await snapshot(tenant.id);
+      const before = await snapshot(server, tenant.id);
       const result = await server.gql(query, {}, tenant.token);
       expectRejected(result, "GRAPHQL_PARSE_FAILED");
       expect(result.data ?? null).toBeNull();
-      expect(await snapshot(tenant.id)).toEqual(before);
+      expect(await snapshot(server, tenant.id)).toEqual(before);
     }
   });
 
@@ -279,10 +209,10 @@ describe("requests that are not GraphQL", () => {
       `mutation { createLead(input: { score: 3000000000 }) { id } }`,
     ]) {
       const tenant = await server.createTenant("Validate");
-      const before = await snapshot(tenant.id);
+      const before = await snapshot(server, tenant.id);
       const result = await server.gql(query, {}, tenant.token);
       expectRejected(result, "GRAPHQL_VALIDATION_FAILED");
-      expect(await snapshot(tenant.id)).toEqual(before);
+      expect(await snapshot(server, tenant.id)).toEqual(before);
     }
   });
 });
@@ -371,9 +301,9 @@ describe("overlong and empty strings", () => {
   test("the longest allowed strings are accepted", async () => {
     const f = await fixture();
     const t = f.tenant.token;
-    const contact = await ok(t, `mutation($input: ContactInput!) { createContact(input: $input) { firstName } }`, { input: { firstName: "a".repeat(200) } });
+    const contact = await server.ok(t, `mutation($input: ContactInput!) { createContact(input: $input) { firstName } }`, { input: { firstName: "a".repeat(200) } });
     expect(contact.createContact.firstName).toHaveLength(200);
-    const message = await ok(t, `mutation($id: ID!, $content: String!) { sendOperatorMessage(conversationId: $id, content: $content) { content } }`, {
+    const message = await server.ok(t, `mutation($id: ID!, $content: String!) { sendOperatorMessage(conversationId: $id, content: $content) { content } }`, {
       id: f.conversation,
       content: "m".repeat(10_000),
     });
@@ -448,22 +378,22 @@ describe("bulkUpdateConversations id limit", () => {
   test("more than 200 ids is BAD_USER_INPUT on input.ids and changes nothing; exactly 200 is accepted", async () => {
     const f = await fixture();
     const t = f.tenant.token;
-    const second = (await ok(t, `mutation { createConversation(input: { channelType: SMS, customerIdentifier: "+48222" }) { id } }`)).createConversation.id;
-    const third = (await ok(t, `mutation { createConversation(input: { channelType: EMAIL, customerIdentifier: "x@example.com" }) { id } }`)).createConversation.id;
+    const second = (await server.ok(t, `mutation { createConversation(input: { channelType: SMS, customerIdentifier: "+48222" }) { id } }`)).createConversation.id;
+    const third = (await server.ok(t, `mutation { createConversation(input: { channelType: EMAIL, customerIdentifier: "x@example.com" }) { id } }`)).createConversation.id;
     const real = [f.conversation, second, third];
     const filler = (n: number) => Array.from({ length: n }, () => unknownId("conv"));
 
-    const before = await snapshot(f.tenant.id);
+    const before = await snapshot(server, f.tenant.id);
     for (const ids of [[...real, ...filler(198)], [...real, ...filler(997)]]) {
       const tooMany = await server.gql(Q.bulk, { input: { action: "CLOSE", ids } }, t);
       expectRejected(tooMany, "BAD_USER_INPUT", "input.ids");
-      expect(await snapshot(f.tenant.id)).toEqual(before);
+      expect(await snapshot(server, f.tenant.id)).toEqual(before);
     }
 
     const exactly200 = await server.gql(Q.bulk, { input: { action: "CLOSE", ids: [...real, ...filler(197)] } }, t);
     expect(exactly200.errors).toBeUndefined();
     expect(exactly200.data?.bulkUpdateConversations).toEqual({ updated: 3, skipped: 197 });
-    const closed = await ok(t, `{ conversations(status: CLOSED) { totalCount } }`);
+    const closed = await server.ok(t, `{ conversations(status: CLOSED) { totalCount } }`);
     expect(closed.conversations.totalCount).toBe(3);
   });
 });
@@ -620,7 +550,7 @@ describe("limits", () => {
 
   test("a mutation whose selection is too deep writes nothing, not even its earlier fields", async () => {
     const f = await fixture();
-    const before = await snapshot(f.tenant.id);
+    const before = await snapshot(server, f.tenant.id);
     const result = await server.gql(
       `mutation {
         createTag(name: "first") { id }
@@ -632,7 +562,7 @@ describe("limits", () => {
       f.tenant.token,
     );
     expectRejected(result, "QUERY_TOO_COMPLEX");
-    expect(await snapshot(f.tenant.id)).toEqual(before);
+    expect(await snapshot(server, f.tenant.id)).toEqual(before);
   });
 
   const padded = (size: number) =>
@@ -643,7 +573,7 @@ describe("limits", () => {
 
   test("a request body over 1 MB gets HTTP 413 and writes nothing", async () => {
     const f = await fixture();
-    const before = await snapshot(f.tenant.id);
+    const before = await snapshot(server, f.tenant.id);
     const body = padded(1_100_000);
     const response = await fetch(server.url, {
       method: "POST",
@@ -653,14 +583,14 @@ describe("limits", () => {
     expect(response.status).toBe(413);
     const json = (await response.json()) as GraphQLResponse;
     expect(json.errors?.[0]?.extensions?.code).toBe("PAYLOAD_TOO_LARGE");
-    expect(await snapshot(f.tenant.id)).toEqual(before);
+    expect(await snapshot(server, f.tenant.id)).toEqual(before);
     // The server is fine afterwards.
-    expect((await ok(f.tenant.token, `{ viewer { tenant { name } } }`)).viewer.tenant.name).toBe("Bad input");
+    expect((await server.ok(f.tenant.token, `{ viewer { tenant { name } } }`)).viewer.tenant.name).toBe("Bad input");
   });
 
   test("a request body over 1 MB sent without Content-Length (chunked) also gets HTTP 413 and writes nothing", async () => {
     const f = await fixture();
-    const before = await snapshot(f.tenant.id);
+    const before = await snapshot(server, f.tenant.id);
     const bytes = new TextEncoder().encode(padded(1_100_000));
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -676,7 +606,7 @@ describe("limits", () => {
     } as RequestInit);
     const text = await response.text();
     expect(response.status, text.slice(0, 300)).toBe(413);
-    expect(await snapshot(f.tenant.id)).toEqual(before);
+    expect(await snapshot(server, f.tenant.id)).toEqual(before);
   });
 
   test("a body just under 1 MB is accepted", async () => {

@@ -2,6 +2,7 @@
 // in the PostgreSQL of DATABASE_URL when the "postgres" project runs.
 import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { expect } from "vitest";
 import { DATA_SCOPES, type Scope } from "../src/auth/scopes.js";
 import { issueToken } from "../src/auth/viewer.js";
 import { loadConfig } from "../src/config.js";
@@ -30,8 +31,16 @@ export interface TestServer {
   app: App;
   /** POSTs a GraphQL request; `token` null sends no Authorization header. */
   gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResponse<T>>;
+  /** Runs a request that must succeed (HTTP 200, no errors) and returns its data. */
+  ok(tenantOrToken: TestTenant | string, query: string, variables?: Record<string, unknown>): Promise<Record<string, any>>;
   createTenant(name?: string): Promise<TestTenant>;
   close(): Promise<void>;
+}
+
+/** A refusal: not a 5xx, and the first error's extensions carry `code` and these extensions. */
+export function expectError(result: GraphQLResponse, code: string, extensions: Record<string, unknown> = {}) {
+  expect(result.status).toBeLessThan(500);
+  expect(result.errors?.[0]?.extensions, JSON.stringify(result)).toMatchObject({ code, ...extensions });
 }
 
 export const usingPostgres = process.env.TEST_DATABASE === "postgres";
@@ -62,7 +71,7 @@ export async function startTestServer(): Promise<TestServer> {
   const port = await app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}/graphql`;
 
-  return {
+  const server: TestServer = {
     url,
     db,
     app,
@@ -72,6 +81,13 @@ export async function startTestServer(): Promise<TestServer> {
       const response = await fetch(url, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
       const body = (await response.json()) as GraphQLResponse;
       return { ...body, status: response.status } as never;
+    },
+    async ok(tenantOrToken, query, variables = {}) {
+      const token = typeof tenantOrToken === "string" ? tenantOrToken : tenantOrToken.token;
+      const result = await server.gql(query, variables, token);
+      expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+      expect(result.status).toBe(200);
+      return result.data as Record<string, any>;
     },
     async createTenant(name = "Tenant") {
       const slug = `${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${randomBytes(4).toString("hex")}`;
@@ -86,4 +102,5 @@ export async function startTestServer(): Promise<TestServer> {
       await drop();
     },
   };
+  return server;
 }

@@ -2,7 +2,7 @@
 // query then sees, and (where it matters) what the database holds.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startTestServer, type GraphQLResponse, type TestServer, type TestTenant } from "./harness.js";
+import { expectError, startTestServer, type TestServer, type TestTenant } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -10,45 +10,31 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-/** Runs a request that must succeed and returns its data. */
-async function ok(tenant: TestTenant | string, query: string, variables: Record<string, unknown> = {}) {
-  const token = typeof tenant === "string" ? tenant : tenant.token;
-  const result = await server.gql(query, variables, token);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  expect(result.status).toBe(200);
-  return result.data as Record<string, any>;
-}
-
-function expectError(result: GraphQLResponse, code: string, extensions: Record<string, unknown> = {}) {
-  expect(result.status).toBeLessThan(500);
-  expect(result.errors?.[0]?.extensions, JSON.stringify(result)).toMatchObject({ code, ...extensions });
-}
-
 const rawId = (globalId: string) => globalId.slice(globalId.indexOf("_") + 1);
 const ids = (connection: { edges: { node: { id: string } }[] }) => connection.edges.map((edge) => edge.node.id);
 
 async function createContact(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  return (await ok(tenant, `mutation($input: ContactInput!) { createContact(input: $input) { id } }`, { input })).createContact.id;
+  return (await server.ok(tenant, `mutation($input: ContactInput!) { createContact(input: $input) { id } }`, { input })).createContact.id;
 }
 async function createConversation(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  return (await ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`, { input }))
+  return (await server.ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`, { input }))
     .createConversation.id;
 }
 async function createTag(tenant: TestTenant, name: string): Promise<string> {
-  return (await ok(tenant, `mutation($name: String!) { createTag(name: $name) { id } }`, { name })).createTag.id;
+  return (await server.ok(tenant, `mutation($name: String!) { createTag(name: $name) { id } }`, { name })).createTag.id;
 }
 async function createBooking(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  return (await ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, { input })).createBooking.id;
+  return (await server.ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, { input })).createBooking.id;
 }
 
 const BULK = `mutation($input: BulkUpdateConversationsInput!) { bulkUpdateConversations(input: $input) { updated skipped } }`;
 async function bulk(tenant: TestTenant, input: Record<string, unknown>) {
-  return (await ok(tenant, BULK, { input })).bulkUpdateConversations as { updated: number; skipped: number };
+  return (await server.ok(tenant, BULK, { input })).bulkUpdateConversations as { updated: number; skipped: number };
 }
 
 const CONVERSATION_STATE = `query($id: ID!) { node(id: $id) { ... on Conversation { status assignedOperator tags { name } } } }`;
 async function conversationState(tenant: TestTenant, id: string) {
-  const node = (await ok(tenant, CONVERSATION_STATE, { id })).node;
+  const node = (await server.ok(tenant, CONVERSATION_STATE, { id })).node;
   return { status: node.status, operator: node.assignedOperator, tags: node.tags.map((tag: { name: string }) => tag.name).sort() };
 }
 
@@ -57,7 +43,7 @@ describe("contacts", () => {
 
   test("createContact stores every field; updateContact leaves omitted fields and clears null ones", async () => {
     const tenant = await server.createTenant("Contacts");
-    const created = await ok(
+    const created = await server.ok(
       tenant,
       `mutation($input: ContactInput!) { createContact(input: $input) { ${CONTACT_FIELDS} } }`,
       {
@@ -86,13 +72,13 @@ describe("contacts", () => {
 
     // Only the email changes; everything omitted stays.
     const UPDATE = `mutation($id: ID!, $input: ContactInput!) { updateContact(id: $id, input: $input) { ${CONTACT_FIELDS} } }`;
-    const emailOnly = (await ok(tenant, UPDATE, { id: contact.id, input: { email: "anna.nowak@example.com" } })).updateContact;
+    const emailOnly = (await server.ok(tenant, UPDATE, { id: contact.id, input: { email: "anna.nowak@example.com" } })).updateContact;
     expect(emailOnly).toEqual({ ...contact, email: "anna.nowak@example.com", updatedAt: emailOnly.updatedAt });
     expect(Date.parse(emailOnly.updatedAt)).toBeGreaterThanOrEqual(Date.parse(contact.updatedAt));
 
     // null clears: names and phone to null, customFields to {}, tags to [].
     const cleared = (
-      await ok(tenant, UPDATE, { id: contact.id, input: { firstName: null, phone: null, language: null, customFields: null, tags: null } })
+      await server.ok(tenant, UPDATE, { id: contact.id, input: { firstName: null, phone: null, language: null, customFields: null, tags: null } })
     ).updateContact;
     expect(cleared).toMatchObject({
       firstName: null,
@@ -105,11 +91,11 @@ describe("contacts", () => {
     });
 
     // An empty input changes nothing.
-    const unchanged = (await ok(tenant, UPDATE, { id: contact.id, input: {} })).updateContact;
+    const unchanged = (await server.ok(tenant, UPDATE, { id: contact.id, input: {} })).updateContact;
     expect({ ...unchanged, updatedAt: null }).toEqual({ ...cleared, updatedAt: null });
 
     // And a fresh read agrees with what the mutation returned.
-    const read = await ok(tenant, `query($id: ID!) { node(id: $id) { ... on Contact { ${CONTACT_FIELDS} } } }`, { id: contact.id });
+    const read = await server.ok(tenant, `query($id: ID!) { node(id: $id) { ... on Contact { ${CONTACT_FIELDS} } } }`, { id: contact.id });
     expect(read.node).toEqual(unchanged);
   });
 
@@ -121,9 +107,9 @@ describe("contacts", () => {
     await createBooking(tenant, { contactId: contact, service: "b", startsAt: "2030-01-02T10:00:00Z", endsAt: "2030-01-02T11:00:00Z" });
     const kept = await createBooking(tenant, { contactId: keeper, service: "c", startsAt: "2030-01-03T10:00:00Z", endsAt: "2030-01-03T11:00:00Z" });
     const conversation = await createConversation(tenant, { channelType: "SMS", customerIdentifier: "+48123", contactId: contact });
-    const lead = (await ok(tenant, `mutation($c: ID) { createLead(input: { contactId: $c }) { id } }`, { c: contact })).createLead.id;
+    const lead = (await server.ok(tenant, `mutation($c: ID) { createLead(input: { contactId: $c }) { id } }`, { c: contact })).createLead.id;
 
-    const deleted = await ok(tenant, `mutation($id: ID!) { deleteContact(id: $id) }`, { id: contact });
+    const deleted = await server.ok(tenant, `mutation($id: ID!) { deleteContact(id: $id) }`, { id: contact });
     expect(deleted.deleteContact).toBe(contact);
 
     const update = await server.gql(`mutation($id: ID!) { updateContact(id: $id, input: { firstName: "Back" }) { id } }`, { id: contact }, tenant.token);
@@ -132,12 +118,12 @@ describe("contacts", () => {
     const again = await server.gql(`mutation($id: ID!) { deleteContact(id: $id) }`, { id: contact }, tenant.token);
     expectError(again, "NOT_FOUND");
 
-    const bookings = await ok(tenant, `{ bookings { totalCount edges { node { id } } } }`);
+    const bookings = await server.ok(tenant, `{ bookings { totalCount edges { node { id } } } }`);
     expect(ids(bookings.bookings)).toEqual([kept]);
     expect(await server.db.prisma.booking.count({ where: { contactId: rawId(contact) } })).toBe(0);
     expect(await server.db.prisma.contact.count({ where: { id: rawId(contact) } })).toBe(0);
 
-    const after = await ok(
+    const after = await server.ok(
       tenant,
       `query($conv: ID!, $lead: ID!) {
         conv: node(id: $conv) { ... on Conversation { id contact { id } } }
@@ -158,7 +144,7 @@ describe("leads", () => {
     const contact = await createContact(tenant, { firstName: "Lead", email: "lead@example.com" });
     const conversation = await createConversation(tenant, { channelType: "WEBFORM", customerIdentifier: "lead@example.com" });
 
-    const created = await ok(
+    const created = await server.ok(
       tenant,
       `mutation($input: CreateLeadInput!) {
         createLead(input: $input) { id status score source crmExternalId fields contact { id email } conversation { id } }
@@ -187,11 +173,11 @@ describe("leads", () => {
     });
 
     // A minimal lead: no links, empty fields.
-    const minimal = (await ok(tenant, `mutation { createLead(input: {}) { status score fields contact { id } conversation { id } } }`)).createLead;
+    const minimal = (await server.ok(tenant, `mutation { createLead(input: {}) { status score fields contact { id } conversation { id } } }`)).createLead;
     expect(minimal).toEqual({ status: "NEW", score: null, fields: {}, contact: null, conversation: null });
 
     // Both sides see the link.
-    const links = await ok(
+    const links = await server.ok(
       tenant,
       `query($contact: ID!, $conv: ID!) {
         contact: node(id: $contact) { ... on Contact { leads { totalCount edges { node { id } } } } }
@@ -202,11 +188,11 @@ describe("leads", () => {
     expect(ids(links.contact.leads)).toEqual([lead.id]);
     expect(links.conv.leads).toEqual([{ id: lead.id }]);
 
-    const moved = await ok(tenant, `mutation($id: ID!) { updateLeadStatus(id: $id, status: QUALIFIED) { id status score } }`, { id: lead.id });
+    const moved = await server.ok(tenant, `mutation($id: ID!) { updateLeadStatus(id: $id, status: QUALIFIED) { id status score } }`, { id: lead.id });
     expect(moved.updateLeadStatus).toEqual({ id: lead.id, status: "QUALIFIED", score: 72 });
-    const won = await ok(tenant, `mutation($id: ID!) { updateLeadStatus(id: $id, status: WON) { status } }`, { id: lead.id });
+    const won = await server.ok(tenant, `mutation($id: ID!) { updateLeadStatus(id: $id, status: WON) { status } }`, { id: lead.id });
     expect(won.updateLeadStatus.status).toBe("WON");
-    const listed = await ok(tenant, `{ won: leads(status: WON) { edges { node { id } } } fresh: leads(status: NEW) { totalCount } }`);
+    const listed = await server.ok(tenant, `{ won: leads(status: WON) { edges { node { id } } } fresh: leads(status: NEW) { totalCount } }`);
     expect(ids(listed.won)).toEqual([lead.id]);
     expect(listed.fresh.totalCount).toBe(1);
   });
@@ -216,29 +202,29 @@ describe("agents and channels", () => {
   test("createAgent derives publicId from the name and the integer number; createChannel links an agent", async () => {
     const tenant = await server.createTenant("Agents");
     const AGENT = `mutation($input: CreateAgentInput!) { createAgent(input: $input) { id number publicId name status systemPrompt modelProvider modelName } }`;
-    const sales = (await ok(tenant, AGENT, { input: { name: "Acme Sales Bot!" } })).createAgent;
+    const sales = (await server.ok(tenant, AGENT, { input: { name: "Acme Sales Bot!" } })).createAgent;
     expect(sales).toMatchObject({ name: "Acme Sales Bot!", status: "DRAFT", systemPrompt: "", modelProvider: null, modelName: null });
     expect(sales.number).toEqual(expect.any(Number));
     expect(sales.publicId).toMatch(/_Agent_\d+$/);
     expect(sales.publicId).toBe(`acme_sales_bot_Agent_${sales.number}`);
 
     const support = (
-      await ok(tenant, AGENT, { input: { name: "Support", status: "PUBLISHED", systemPrompt: "Help.", modelProvider: "anthropic", modelName: "claude" } })
+      await server.ok(tenant, AGENT, { input: { name: "Support", status: "PUBLISHED", systemPrompt: "Help.", modelProvider: "anthropic", modelName: "claude" } })
     ).createAgent;
     expect(support).toMatchObject({ status: "PUBLISHED", systemPrompt: "Help.", modelProvider: "anthropic", modelName: "claude" });
     expect(support.publicId).toBe(`support_Agent_${support.number}`);
     expect(support.number).toBeGreaterThan(sales.number);
     // A name with no usable characters still gets a handle.
-    const symbols = (await ok(tenant, AGENT, { input: { name: "!!!" } })).createAgent;
+    const symbols = (await server.ok(tenant, AGENT, { input: { name: "!!!" } })).createAgent;
     expect(symbols.publicId).toMatch(new RegExp(`^[a-z0-9_]+_Agent_${symbols.number}$`));
 
     const CHANNEL = `mutation($input: CreateChannelInput!) { createChannel(input: $input) { id type name agent { id name } } }`;
-    const linked = (await ok(tenant, CHANNEL, { input: { type: "WHATSAPP", name: "WA", agentId: sales.id } })).createChannel;
+    const linked = (await server.ok(tenant, CHANNEL, { input: { type: "WHATSAPP", name: "WA", agentId: sales.id } })).createChannel;
     expect(linked).toEqual({ id: expect.stringMatching(/^chn_/), type: "WHATSAPP", name: "WA", agent: { id: sales.id, name: "Acme Sales Bot!" } });
-    const unlinked = (await ok(tenant, CHANNEL, { input: { type: "EMAIL", name: "Mail" } })).createChannel;
+    const unlinked = (await server.ok(tenant, CHANNEL, { input: { type: "EMAIL", name: "Mail" } })).createChannel;
     expect(unlinked.agent).toBeNull();
 
-    const agent = await ok(tenant, `query($id: ID!) { node(id: $id) { ... on Agent { channels { id } } } }`, { id: sales.id });
+    const agent = await server.ok(tenant, `query($id: ID!) { node(id: $id) { ... on Agent { channels { id } } } }`, { id: sales.id });
     expect(agent.node.channels).toEqual([{ id: linked.id }]);
   });
 });
@@ -271,20 +257,20 @@ describe("conversations", () => {
     const elsewhere = await server.gql(CREATE, { input }, other.token);
     expect(elsewhere.errors).toBeUndefined();
 
-    const listed = await ok(tenant, `{ conversations { totalCount } }`);
+    const listed = await server.ok(tenant, `{ conversations { totalCount } }`);
     expect(listed.conversations.totalCount).toBe(2);
   });
 
   test("updateConversation sets, leaves omitted and clears null fields", async () => {
     const tenant = await server.createTenant("Update conv");
-    const agent = (await ok(tenant, `mutation { createAgent(input: { name: "Bot" }) { id } }`)).createAgent.id;
+    const agent = (await server.ok(tenant, `mutation { createAgent(input: { name: "Bot" }) { id } }`)).createAgent.id;
     const contact = await createContact(tenant, { firstName: "Cleo" });
     const conversation = await createConversation(tenant, { channelType: "INSTAGRAM", customerIdentifier: "@cleo" });
     const FIELDS = `status sentiment assignedOperator customerName customerLanguage extractedValues agent { id } contact { id }`;
     const UPDATE = `mutation($id: ID!, $input: UpdateConversationInput!) { updateConversation(id: $id, input: $input) { ${FIELDS} } }`;
 
     const set = (
-      await ok(tenant, UPDATE, {
+      await server.ok(tenant, UPDATE, {
         id: conversation,
         input: {
           status: "HANDED_OFF",
@@ -309,11 +295,11 @@ describe("conversations", () => {
       contact: { id: contact },
     });
 
-    const statusOnly = (await ok(tenant, UPDATE, { id: conversation, input: { status: "CLOSED" } })).updateConversation;
+    const statusOnly = (await server.ok(tenant, UPDATE, { id: conversation, input: { status: "CLOSED" } })).updateConversation;
     expect(statusOnly).toEqual({ ...set, status: "CLOSED" });
 
     const cleared = (
-      await ok(tenant, UPDATE, {
+      await server.ok(tenant, UPDATE, {
         id: conversation,
         input: { sentiment: null, assignedOperator: null, customerName: null, customerLanguage: null, extractedValues: null, agentId: null, contactId: null },
       })
@@ -328,7 +314,7 @@ describe("conversations", () => {
       agent: null,
       contact: null,
     });
-    const read = await ok(tenant, `query($id: ID!) { node(id: $id) { ... on Conversation { ${FIELDS} } } }`, { id: conversation });
+    const read = await server.ok(tenant, `query($id: ID!) { node(id: $id) { ... on Conversation { ${FIELDS} } } }`, { id: conversation });
     expect(read.node).toEqual(cleared);
   });
 
@@ -337,35 +323,35 @@ describe("conversations", () => {
     const conversation = await createConversation(tenant, { channelType: "WEBSITE", customerIdentifier: "visitor" });
     const TIMES = `query($id: ID!) { node(id: $id) { ... on Conversation { firstMessageAt lastMessageAt messages { totalCount edges { node { id role content createdAt } } } } } }`;
 
-    const empty = (await ok(tenant, TIMES, { id: conversation })).node;
+    const empty = (await server.ok(tenant, TIMES, { id: conversation })).node;
     expect(empty).toEqual({ firstMessageAt: null, lastMessageAt: null, messages: { totalCount: 0, edges: [] } });
 
     const first = (
-      await ok(tenant, `mutation($input: AddMessageInput!) { addMessage(input: $input) { id role content createdAt conversation { id } } }`, {
+      await server.ok(tenant, `mutation($input: AddMessageInput!) { addMessage(input: $input) { id role content createdAt conversation { id } } }`, {
         input: { conversationId: conversation, role: "USER", content: "Hi there" },
       })
     ).addMessage;
     expect(first).toMatchObject({ role: "USER", content: "Hi there", conversation: { id: conversation } });
-    const afterFirst = (await ok(tenant, TIMES, { id: conversation })).node;
+    const afterFirst = (await server.ok(tenant, TIMES, { id: conversation })).node;
     expect(afterFirst.firstMessageAt).toBe(first.createdAt);
     expect(afterFirst.lastMessageAt).toBe(first.createdAt);
 
     await new Promise((resolve) => setTimeout(resolve, 5));
     const bot = (
-      await ok(tenant, `mutation($input: AddMessageInput!) { addMessage(input: $input) { id role createdAt } }`, {
+      await server.ok(tenant, `mutation($input: AddMessageInput!) { addMessage(input: $input) { id role createdAt } }`, {
         input: { conversationId: conversation, role: "ASSISTANT", content: "Hello! How can I help?" },
       })
     ).addMessage;
     await new Promise((resolve) => setTimeout(resolve, 5));
     const operator = (
-      await ok(tenant, `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "  A human here.  ") { id role content createdAt conversation { id } } }`, {
+      await server.ok(tenant, `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "  A human here.  ") { id role content createdAt conversation { id } } }`, {
         id: conversation,
       })
     ).sendOperatorMessage;
     expect(operator).toMatchObject({ role: "OPERATOR", conversation: { id: conversation } });
     expect(operator.content.trim()).toBe("A human here.");
 
-    const after = (await ok(tenant, TIMES, { id: conversation })).node;
+    const after = (await server.ok(tenant, TIMES, { id: conversation })).node;
     expect(after.firstMessageAt).toBe(first.createdAt);
     expect(after.lastMessageAt).toBe(operator.createdAt);
     expect(Date.parse(after.lastMessageAt)).toBeGreaterThan(Date.parse(after.firstMessageAt));
@@ -387,8 +373,8 @@ describe("conversations", () => {
       await createConversation(tenant, { channelType: "SMS", customerIdentifier: "3" }),
       await createConversation(tenant, { channelType: "SMS", customerIdentifier: "4" }),
     ];
-    await ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: CLOSED }) { id } }`, { id: c3 });
-    await ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: HANDED_OFF }) { id } }`, { id: c4 });
+    await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: CLOSED }) { id } }`, { id: c3 });
+    await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: HANDED_OFF }) { id } }`, { id: c4 });
     const unknown = `conv_${randomUUID()}`;
 
     // c1, c2 open and c4 handed off close; c3 is already closed; c1 twice counts once;
@@ -398,13 +384,13 @@ describe("conversations", () => {
     expect((await conversationState(other, foreign)).status).toBe("OPEN");
     expect(await bulk(tenant, { action: "CLOSE", ids: [c1, c2] })).toEqual({ updated: 0, skipped: 2 });
 
-    await ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: OPEN }) { id } }`, { id: c4 });
+    await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: OPEN }) { id } }`, { id: c4 });
     expect(await bulk(tenant, { action: "REOPEN", ids: [c1, c2, c2, c4, unknown] })).toEqual({ updated: 2, skipped: 2 });
     expect(await conversationState(tenant, c1)).toMatchObject({ status: "OPEN" });
     expect(await conversationState(tenant, c2)).toMatchObject({ status: "OPEN" });
     expect(await conversationState(tenant, c3)).toMatchObject({ status: "CLOSED" });
 
-    const open = await ok(tenant, `{ conversations(status: OPEN) { totalCount } closed: conversations(status: CLOSED) { totalCount } }`);
+    const open = await server.ok(tenant, `{ conversations(status: OPEN) { totalCount } closed: conversations(status: CLOSED) { totalCount } }`);
     expect(open.conversations.totalCount).toBe(3);
     expect(open.closed.totalCount).toBe(1);
   });
@@ -421,7 +407,7 @@ describe("conversations", () => {
     const hot = await createTag(tenant, "hot");
 
     // ASSIGN: c2 already has alice.
-    await ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { assignedOperator: "alice" }) { id } }`, { id: c2 });
+    await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { assignedOperator: "alice" }) { id } }`, { id: c2 });
     expect(await bulk(tenant, { action: "ASSIGN", ids: [c1, c2, c3, unknown], operator: "alice" })).toEqual({ updated: 2, skipped: 2 });
     for (const id of [c1, c2, c3]) expect((await conversationState(tenant, id)).operator).toBe("alice");
     expect(await bulk(tenant, { action: "ASSIGN", ids: [c1, c2], operator: "bob" })).toEqual({ updated: 2, skipped: 0 });
@@ -449,7 +435,7 @@ describe("conversations", () => {
     expect((await conversationState(tenant, c1)).tags).toEqual([]);
     expect((await conversationState(tenant, c3)).tags).toEqual([]);
 
-    const tagged = await ok(tenant, `query($t: [ID!]) { conversations(tagIds: $t) { totalCount edges { node { id } } } }`, { t: [vip] });
+    const tagged = await server.ok(tenant, `query($t: [ID!]) { conversations(tagIds: $t) { totalCount edges { node { id } } } }`, { t: [vip] });
     expect(ids(tagged.conversations)).toEqual([c2]);
     expect(await server.db.prisma.conversationTag.count({ where: { tenantId: tenant.id } })).toBe(1);
   });
@@ -457,7 +443,7 @@ describe("conversations", () => {
   test("createTag names are unique per tenant: a duplicate is a CONFLICT and writes nothing", async () => {
     const tenant = await server.createTenant("Tags");
     const other = await server.createTenant("Other");
-    const created = await ok(tenant, `mutation { createTag(name: "  priority ", color: "#3366ff") { id name color createdAt } }`);
+    const created = await server.ok(tenant, `mutation { createTag(name: "  priority ", color: "#3366ff") { id name color createdAt } }`);
     expect(created.createTag).toMatchObject({ name: "priority", color: "#3366ff" });
     expect(created.createTag.id).toMatch(/^tag_/);
 
@@ -467,11 +453,11 @@ describe("conversations", () => {
       expect(duplicate.data?.createTag ?? null).toBeNull();
     }
     expect(await server.db.prisma.tag.count({ where: { tenantId: tenant.id } })).toBe(1);
-    const listed = await ok(tenant, `{ tags { totalCount edges { node { id name color } } } }`);
+    const listed = await server.ok(tenant, `{ tags { totalCount edges { node { id name color } } } }`);
     expect(listed.tags).toEqual({ totalCount: 1, edges: [{ node: { id: created.createTag.id, name: "priority", color: "#3366ff" } }] });
 
     // Another tenant may use the name.
-    await ok(other, `mutation { createTag(name: "priority") { id } }`);
+    await server.ok(other, `mutation { createTag(name: "priority") { id } }`);
   });
 });
 
@@ -481,7 +467,7 @@ describe("bookings", () => {
     const contact = await createContact(tenant, { firstName: "Bo" });
     const FIELDS = `id service startsAt endsAt status notes contact { id }`;
     const created = (
-      await ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { ${FIELDS} } }`, {
+      await server.ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { ${FIELDS} } }`, {
         input: { contactId: contact, service: "Haircut", startsAt: "2030-06-01T10:00:00+02:00", endsAt: "2030-06-01T11:00:00+02:00", notes: "Short" },
       })
     ).createBooking;
@@ -495,29 +481,29 @@ describe("bookings", () => {
       contact: { id: contact },
     });
     const confirmed = (
-      await ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { status notes } }`, {
+      await server.ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { status notes } }`, {
         input: { contactId: contact, service: "Massage", startsAt: "2030-06-02T10:00:00Z", endsAt: "2030-06-02T11:00:00Z", status: "CONFIRMED" },
       })
     ).createBooking;
     expect(confirmed).toEqual({ status: "CONFIRMED", notes: null });
 
     const UPDATE = `mutation($id: ID!, $input: UpdateBookingInput!) { updateBooking(id: $id, input: $input) { ${FIELDS} } }`;
-    const renamed = (await ok(tenant, UPDATE, { id: created.id, input: { service: "Haircut and beard" } })).updateBooking;
+    const renamed = (await server.ok(tenant, UPDATE, { id: created.id, input: { service: "Haircut and beard" } })).updateBooking;
     expect(renamed).toEqual({ ...created, service: "Haircut and beard" });
     // Moving the end alone is checked against the stored start.
-    const longer = (await ok(tenant, UPDATE, { id: created.id, input: { endsAt: "2030-06-01T09:30:00Z", status: "CONFIRMED" } })).updateBooking;
+    const longer = (await server.ok(tenant, UPDATE, { id: created.id, input: { endsAt: "2030-06-01T09:30:00Z", status: "CONFIRMED" } })).updateBooking;
     expect(longer).toEqual({ ...renamed, endsAt: "2030-06-01T09:30:00.000Z", status: "CONFIRMED" });
     const moved = (
-      await ok(tenant, UPDATE, { id: created.id, input: { startsAt: "2030-06-03T08:00:00Z", endsAt: "2030-06-03T09:00:00Z", notes: null } })
+      await server.ok(tenant, UPDATE, { id: created.id, input: { startsAt: "2030-06-03T08:00:00Z", endsAt: "2030-06-03T09:00:00Z", notes: null } })
     ).updateBooking;
     expect(moved).toEqual({ ...longer, startsAt: "2030-06-03T08:00:00.000Z", endsAt: "2030-06-03T09:00:00.000Z", notes: null });
 
-    const cancelled = (await ok(tenant, `mutation($id: ID!) { cancelBooking(id: $id) { ${FIELDS} } }`, { id: created.id })).cancelBooking;
+    const cancelled = (await server.ok(tenant, `mutation($id: ID!) { cancelBooking(id: $id) { ${FIELDS} } }`, { id: created.id })).cancelBooking;
     expect(cancelled).toEqual({ ...moved, status: "CANCELLED" });
-    const twice = (await ok(tenant, `mutation($id: ID!) { cancelBooking(id: $id) { status } }`, { id: created.id })).cancelBooking;
+    const twice = (await server.ok(tenant, `mutation($id: ID!) { cancelBooking(id: $id) { status } }`, { id: created.id })).cancelBooking;
     expect(twice.status).toBe("CANCELLED");
 
-    const listed = await ok(tenant, `{ cancelled: bookings(status: CANCELLED) { edges { node { id } } } all: bookings { totalCount } }`);
+    const listed = await server.ok(tenant, `{ cancelled: bookings(status: CANCELLED) { edges { node { id } } } all: bookings { totalCount } }`);
     expect(ids(listed.cancelled)).toEqual([created.id]);
     expect(listed.all.totalCount).toBe(2);
   });
@@ -528,7 +514,7 @@ describe("API tokens", () => {
     const tenant = await server.createTenant("Tokens");
     const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
     const created = (
-      await ok(
+      await server.ok(
         tenant,
         `mutation($input: CreateApiTokenInput!) {
           createApiToken(input: $input) { secret token { id name format scopes displayPrefix expiresAt revokedAt agent { id } } }
@@ -548,7 +534,7 @@ describe("API tokens", () => {
     });
 
     // It authenticates as itself, with exactly its scopes.
-    const viewer = (await ok(secret, `{ viewer { scopes token { id displayPrefix } } }`)).viewer;
+    const viewer = (await server.ok(secret, `{ viewer { scopes token { id displayPrefix } } }`)).viewer;
     expect(viewer.token.id).toBe(created.token.id);
     expect(viewer.scopes).toEqual(["CONTACTS_READ", "LEADS_WRITE"]);
     // The display prefix is the start of the token (a trailing ellipsis marks it as cut), never the token.
@@ -568,18 +554,18 @@ describe("API tokens", () => {
       expect(JSON.stringify(value) ?? "", column).not.toContain(secret);
     }
     expect(JSON.stringify(row)).not.toContain(secret.slice(prefix.length));
-    const listed = await ok(tenant, `{ apiTokens { edges { node { id displayPrefix } } } }`);
+    const listed = await server.ok(tenant, `{ apiTokens { edges { node { id displayPrefix } } } }`);
     expect(JSON.stringify(listed)).not.toContain(secret);
   });
 
   test("revokeApiToken locks the token out at once with HTTP 401; revoking twice keeps the first time", async () => {
     const tenant = await server.createTenant("Revoke");
     const created = (
-      await ok(tenant, `mutation { createApiToken(input: { name: "Temp", format: VELERIA, scopes: [CONTACTS_READ] }) { secret token { id } } }`)
+      await server.ok(tenant, `mutation { createApiToken(input: { name: "Temp", format: VELERIA, scopes: [CONTACTS_READ] }) { secret token { id } } }`)
     ).createApiToken;
-    expect((await ok(created.secret, `{ viewer { token { id } } }`)).viewer.token.id).toBe(created.token.id);
+    expect((await server.ok(created.secret, `{ viewer { token { id } } }`)).viewer.token.id).toBe(created.token.id);
 
-    const revoked = (await ok(tenant, `mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }`, { id: created.token.id })).revokeApiToken;
+    const revoked = (await server.ok(tenant, `mutation($id: ID!) { revokeApiToken(id: $id) { id revokedAt } }`, { id: created.token.id })).revokeApiToken;
     expect(revoked.id).toBe(created.token.id);
     expect(Date.parse(revoked.revokedAt)).toBeLessThanOrEqual(Date.now());
 
@@ -591,12 +577,12 @@ describe("API tokens", () => {
     expect(refusedWrite.status).toBe(401);
 
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const again = (await ok(tenant, `mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: created.token.id })).revokeApiToken;
+    const again = (await server.ok(tenant, `mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: created.token.id })).revokeApiToken;
     expect(again.revokedAt).toBe(revoked.revokedAt);
-    const listed = await ok(tenant, `{ apiTokens { edges { node { id revokedAt } } } }`);
+    const listed = await server.ok(tenant, `{ apiTokens { edges { node { id revokedAt } } } }`);
     expect(listed.apiTokens.edges.find((edge: any) => edge.node.id === created.token.id)?.node.revokedAt).toBe(revoked.revokedAt);
     // The admin token is untouched.
-    expect((await ok(tenant, `{ viewer { scopes } }`)).viewer.scopes).toContain("ADMIN");
+    expect((await server.ok(tenant, `{ viewer { scopes } }`)).viewer.scopes).toContain("ADMIN");
   });
 });
 
@@ -605,7 +591,7 @@ describe("per-tenant numbers", () => {
     const a = await server.createTenant("Numbers A");
     const b = await server.createTenant("Numbers B");
     const createAgent = async (tenant: TestTenant, name: string) =>
-      (await ok(tenant, `mutation($input: CreateAgentInput!) { createAgent(input: $input) { number publicId } }`, { input: { name } }))
+      (await server.ok(tenant, `mutation($input: CreateAgentInput!) { createAgent(input: $input) { number publicId } }`, { input: { name } }))
         .createAgent;
     expect(await createAgent(a, "Sales")).toEqual({ number: 1, publicId: "sales_Agent_1" });
     expect((await createAgent(b, "Support")).number).toBe(1);
@@ -614,7 +600,7 @@ describe("per-tenant numbers", () => {
 
     const numberOf = async (tenant: TestTenant, identifier: string) =>
       (
-        await ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { number } }`, {
+        await server.ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { number } }`, {
           input: { channelType: "WHATSAPP", customerIdentifier: identifier },
         })
       ).createConversation.number;
@@ -635,7 +621,7 @@ describe("a mutation's own result", () => {
   test("is readable with the write scope alone; nested objects still need their read scopes", async () => {
     const tenant = await server.createTenant("Write only");
     const writer = await tenant.tokenWith(["leads:write"]);
-    const created = await ok(writer, `mutation { createLead(input: { source: "form", fields: { name: "Ann" } }) { id status fields } }`);
+    const created = await server.ok(writer, `mutation { createLead(input: { source: "form", fields: { name: "Ann" } }) { id status fields } }`);
     expect(created.createLead).toMatchObject({ status: "NEW", fields: { name: "Ann" } });
     expect(await server.db.prisma.lead.count({ where: { tenantId: tenant.id } })).toBe(1);
 

@@ -2,7 +2,7 @@
 // created through the GraphQL mutations, in a fresh tenant per test; a second tenant holding
 // look-alike data checks that no list ever shows another tenant's rows.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { startTestServer, type TestServer, type TestTenant } from "./harness.js";
+import { expectError, startTestServer, type TestServer, type TestTenant } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -10,42 +10,33 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-/** Runs a request that must succeed and returns its data. */
-async function ok(tenant: TestTenant | string, query: string, variables: Record<string, unknown> = {}) {
-  const token = typeof tenant === "string" ? tenant : tenant.token;
-  const result = await server.gql(query, variables, token);
-  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
-  expect(result.status).toBe(200);
-  return result.data as Record<string, any>;
-}
-
 /** The node ids of a connection, in order. */
 const ids = (connection: { edges: { node: { id: string } }[] }) => connection.edges.map((edge) => edge.node.id);
 
 async function createContact(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  const data = await ok(tenant, `mutation($input: ContactInput!) { createContact(input: $input) { id } }`, { input });
+  const data = await server.ok(tenant, `mutation($input: ContactInput!) { createContact(input: $input) { id } }`, { input });
   return data.createContact.id;
 }
 
 async function createAgent(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  const data = await ok(tenant, `mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, { input });
+  const data = await server.ok(tenant, `mutation($input: CreateAgentInput!) { createAgent(input: $input) { id } }`, { input });
   return data.createAgent.id;
 }
 
 async function createChannel(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  const data = await ok(tenant, `mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, { input });
+  const data = await server.ok(tenant, `mutation($input: CreateChannelInput!) { createChannel(input: $input) { id } }`, { input });
   return data.createChannel.id;
 }
 
 async function createConversation(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  const data = await ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`, {
+  const data = await server.ok(tenant, `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`, {
     input,
   });
   return data.createConversation.id;
 }
 
 async function createTag(tenant: TestTenant, name: string, color?: string): Promise<string> {
-  const data = await ok(tenant, `mutation($name: String!, $color: String) { createTag(name: $name, color: $color) { id } }`, {
+  const data = await server.ok(tenant, `mutation($name: String!, $color: String) { createTag(name: $name, color: $color) { id } }`, {
     name,
     color,
   });
@@ -53,24 +44,24 @@ async function createTag(tenant: TestTenant, name: string, color?: string): Prom
 }
 
 async function createLead(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  const data = await ok(tenant, `mutation($input: CreateLeadInput!) { createLead(input: $input) { id } }`, { input });
+  const data = await server.ok(tenant, `mutation($input: CreateLeadInput!) { createLead(input: $input) { id } }`, { input });
   return data.createLead.id;
 }
 
 async function createBooking(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
-  const data = await ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, { input });
+  const data = await server.ok(tenant, `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`, { input });
   return data.createBooking.id;
 }
 
 async function addMessage(tenant: TestTenant, conversationId: string, role: string, content: string): Promise<string> {
-  const data = await ok(tenant, `mutation($input: AddMessageInput!) { addMessage(input: $input) { id } }`, {
+  const data = await server.ok(tenant, `mutation($input: AddMessageInput!) { addMessage(input: $input) { id } }`, {
     input: { conversationId, role, content },
   });
   return data.addMessage.id;
 }
 
 async function bulk(tenant: TestTenant, input: Record<string, unknown>) {
-  const data = await ok(
+  const data = await server.ok(
     tenant,
     `mutation($input: BulkUpdateConversationsInput!) { bulkUpdateConversations(input: $input) { updated skipped } }`,
     { input },
@@ -92,7 +83,7 @@ describe("contacts", () => {
     await createContact(other, { firstName: "Anna", lastName: "Nowak", email: "anna.nowak@example.com", phone: "+48 111 222 333" });
 
     const search = async (text: string | null) => {
-      const { contacts } = await ok(tenant, SEARCH, { search: text });
+      const { contacts } = await server.ok(tenant, SEARCH, { search: text });
       expect(contacts.totalCount).toBe(contacts.edges.length);
       return new Set(ids(contacts));
     };
@@ -127,7 +118,7 @@ describe("contacts", () => {
     const backslash = await createContact(tenant, { firstName: "Back\\slash" });
     await createContact(tenant, { firstName: "Plain", lastName: "Contact", email: "plain@example.com" });
     const search = async (text: string) => {
-      const { contacts } = await ok(tenant, SEARCH, { search: text });
+      const { contacts } = await server.ok(tenant, SEARCH, { search: text });
       expect(contacts.totalCount, text).toBe(contacts.edges.length);
       return new Set(ids(contacts));
     };
@@ -158,7 +149,7 @@ describe("contacts", () => {
     let after: string | null = null;
     const pageSizes: number[] = [];
     for (let page = 0; page < 5; page += 1) {
-      const { contacts } = await ok(tenant, PAGE, { first: 2, after });
+      const { contacts } = await server.ok(tenant, PAGE, { first: 2, after });
       expect(contacts.totalCount).toBe(5);
       pageSizes.push(contacts.edges.length);
       seen.push(...ids(contacts));
@@ -170,12 +161,12 @@ describe("contacts", () => {
     expect(seen).toEqual(newestFirst);
 
     // totalCount honours the search and pagination works within it too.
-    const filtered = await ok(tenant, PAGE, { first: 1, search: "page3@" });
+    const filtered = await server.ok(tenant, PAGE, { first: 1, search: "page3@" });
     expect(filtered.contacts.totalCount).toBe(1);
     expect(ids(filtered.contacts)).toEqual([created[3]]);
     expect(filtered.contacts.pageInfo.hasNextPage).toBe(false);
 
-    const all = await ok(tenant, `{ contacts { totalCount edges { node { id } } } }`);
+    const all = await server.ok(tenant, `{ contacts { totalCount edges { node { id } } } }`);
     expect(ids(all.contacts)).toEqual(newestFirst);
   });
 });
@@ -198,30 +189,30 @@ describe("leads", () => {
       leads(status: $status, sort: $sort) { totalCount edges { node { id score status } } }
     }`;
 
-    const byDefault = await ok(tenant, LEADS);
+    const byDefault = await server.ok(tenant, LEADS);
     expect(ids(byDefault.leads)).toEqual([...creation].reverse());
     expect(byDefault.leads.totalCount).toBe(6);
-    const newest = await ok(tenant, LEADS, { sort: "NEWEST" });
+    const newest = await server.ok(tenant, LEADS, { sort: "NEWEST" });
     expect(ids(newest.leads)).toEqual([...creation].reverse());
 
-    const byScore = await ok(tenant, LEADS, { sort: "SCORE" });
+    const byScore = await server.ok(tenant, LEADS, { sort: "SCORE" });
     expect(byScore.leads.edges.map((edge: any) => edge.node.score)).toEqual([90, 50, 10, 0, null, null]);
     expect(ids(byScore.leads).slice(0, 4)).toEqual([l90, l50, l10, l0]);
     expect(new Set(ids(byScore.leads).slice(4))).toEqual(new Set([lNull1, lNull2]));
     expect(byScore.leads.totalCount).toBe(6);
 
-    const qualified = await ok(tenant, LEADS, { status: "QUALIFIED" });
+    const qualified = await server.ok(tenant, LEADS, { status: "QUALIFIED" });
     expect(ids(qualified.leads)).toEqual([l0, l90, lNull1]);
     expect(qualified.leads.totalCount).toBe(3);
     expect(qualified.leads.edges.every((edge: any) => edge.node.status === "QUALIFIED")).toBe(true);
 
-    const qualifiedByScore = await ok(tenant, LEADS, { status: "QUALIFIED", sort: "SCORE" });
+    const qualifiedByScore = await server.ok(tenant, LEADS, { status: "QUALIFIED", sort: "SCORE" });
     expect(ids(qualifiedByScore.leads)).toEqual([l90, l0, lNull1]);
 
-    const lost = await ok(tenant, LEADS, { status: "LOST" });
+    const lost = await server.ok(tenant, LEADS, { status: "LOST" });
     expect(lost.leads).toEqual({ totalCount: 0, edges: [] });
 
-    const firstTwoByScore = await ok(tenant, `{ leads(sort: SCORE, first: 2) { totalCount pageInfo { hasNextPage } edges { node { id } } } }`);
+    const firstTwoByScore = await server.ok(tenant, `{ leads(sort: SCORE, first: 2) { totalCount pageInfo { hasNextPage } edges { node { id } } } }`);
     expect(ids(firstTwoByScore.leads)).toEqual([l90, l50]);
     expect(firstTwoByScore.leads.totalCount).toBe(6);
     expect(firstTwoByScore.leads.pageInfo.hasNextPage).toBe(true);
@@ -252,8 +243,8 @@ describe("conversations", () => {
     const c4 = await createConversation(tenant, { channelType: "EMAIL", customerIdentifier: "someone@example.com" });
     const c5 = await createConversation(tenant, { channelType: "WEBSITE", customerIdentifier: "visitor-5" });
 
-    await ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: CLOSED }) { id } }`, { id: c2 });
-    await ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: HANDED_OFF }) { id } }`, { id: c3 });
+    await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: CLOSED }) { id } }`, { id: c2 });
+    await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: HANDED_OFF }) { id } }`, { id: c3 });
     await bulk(tenant, { action: "TAG", ids: [c1, c3], tagIds: [t1] });
     await bulk(tenant, { action: "TAG", ids: [c2, c3], tagIds: [t2] });
     await bulk(tenant, { action: "TAG", ids: [c4], tagIds: [t3] });
@@ -265,7 +256,7 @@ describe("conversations", () => {
       }
     }`;
     const list = async (filter: Record<string, unknown>) => {
-      const { conversations } = await ok(tenant, FILTERED, filter);
+      const { conversations } = await server.ok(tenant, FILTERED, filter);
       expect(conversations.totalCount, JSON.stringify(filter)).toBe(conversations.edges.length);
       return ids(conversations);
     };
@@ -297,10 +288,10 @@ describe("conversations", () => {
     expect(await list({ agentId: a2, channelType: "WHATSAPP" })).toEqual([]);
 
     // totalCount counts the filtered set, not the page.
-    const page = await ok(tenant, FILTERED, { tagIds: [t1, t2], first: 1 });
+    const page = await server.ok(tenant, FILTERED, { tagIds: [t1, t2], first: 1 });
     expect(page.conversations.totalCount).toBe(3);
     expect(ids(page.conversations)).toEqual([c3]);
-    const allFirst = await ok(tenant, FILTERED, { first: 2 });
+    const allFirst = await server.ok(tenant, FILTERED, { first: 2 });
     expect(allFirst.conversations.totalCount).toBe(5);
   });
 
@@ -336,7 +327,7 @@ describe("conversations", () => {
     const messageIds: string[] = [];
     for (const message of messages) messageIds.push(await addMessage(tenant, conversation, message.role, message.content));
 
-    const data = await ok(
+    const data = await server.ok(
       tenant,
       `query($id: ID!) {
         node(id: $id) {
@@ -390,7 +381,7 @@ describe("conversations", () => {
     expect(node.messages.edges.map((edge: any) => edge.node)).toEqual(
       messages.slice(0, 3).map((message, i) => ({ id: messageIds[i], ...message })),
     );
-    const rest = await ok(
+    const rest = await server.ok(
       tenant,
       `query($id: ID!, $after: String) { node(id: $id) { ... on Conversation { messages(first: 10, after: $after) { totalCount pageInfo { hasNextPage } edges { node { id } } } } } }`,
       { id: conversation, after: node.messages.pageInfo.endCursor },
@@ -400,7 +391,7 @@ describe("conversations", () => {
     expect(rest.node.messages.pageInfo.hasNextPage).toBe(false);
 
     // The same through the list, next to a conversation with nothing attached.
-    const listed = await ok(
+    const listed = await server.ok(
       tenant,
       `{ conversations { edges { node { id contact { id } agent { id } channel { id } tags { id } lastMessages(count: 1) { content } messages { totalCount } } } } }`,
     );
@@ -436,7 +427,7 @@ describe("bookings", () => {
     const b1 = await createBooking(tenant, { contactId: k1, service: "haircut", startsAt: "2030-01-01T09:00:00Z", endsAt: "2030-01-01T09:30:00Z", status: "CONFIRMED" });
     const b4 = await createBooking(tenant, { contactId: k2, service: "spa", startsAt: "2030-01-02T09:00:00Z", endsAt: "2030-01-02T10:00:00Z" });
     const b2 = await createBooking(tenant, { contactId: k1, service: "colour", startsAt: "2030-01-01T10:00:00Z", endsAt: "2030-01-01T11:00:00Z" });
-    await ok(tenant, `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, { id: b4 });
+    await server.ok(tenant, `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, { id: b4 });
 
     const BOOKINGS = `query($status: BookingStatus, $contactId: ID, $from: DateTime, $to: DateTime) {
       bookings(status: $status, contactId: $contactId, from: $from, to: $to) {
@@ -445,7 +436,7 @@ describe("bookings", () => {
       }
     }`;
     const list = async (filter: Record<string, unknown>) => {
-      const { bookings } = await ok(tenant, BOOKINGS, filter);
+      const { bookings } = await server.ok(tenant, BOOKINGS, filter);
       expect(bookings.totalCount, JSON.stringify(filter)).toBe(bookings.edges.length);
       return ids(bookings);
     };
@@ -471,7 +462,7 @@ describe("bookings", () => {
     // Everything combines.
     expect(await list({ contactId: k2, status: "CONFIRMED", from: "2030-01-01T00:00:00Z", to: "2030-01-03T00:00:00Z" })).toEqual([b3]);
 
-    const full = await ok(tenant, `{ bookings(first: 1) { totalCount edges { node { id service startsAt endsAt status contact { id firstName } } } } }`);
+    const full = await server.ok(tenant, `{ bookings(first: 1) { totalCount edges { node { id service startsAt endsAt status contact { id firstName } } } } }`);
     expect(full.bookings.totalCount).toBe(4);
     expect(full.bookings.edges[0].node).toEqual({
       id: b1,
@@ -483,7 +474,7 @@ describe("bookings", () => {
     });
 
     // The contact's own bookings connection agrees.
-    const viaContact = await ok(tenant, `query($id: ID!) { node(id: $id) { ... on Contact { bookings { totalCount edges { node { id } } } } } }`, { id: k2 });
+    const viaContact = await server.ok(tenant, `query($id: ID!) { node(id: $id) { ... on Contact { bookings { totalCount edges { node { id } } } } } }`, { id: k2 });
     expect(ids(viaContact.node.bookings)).toEqual([b3, b4]);
     expect(viaContact.node.bookings.totalCount).toBe(2);
   });
@@ -502,16 +493,16 @@ describe("agents and channels", () => {
     const channel = await createChannel(tenant, { type: "WEBSITE", name: "Site", agentId: published });
 
     const AGENTS = `query($status: AgentStatus) { agents(status: $status) { totalCount edges { node { id status } } } }`;
-    const all = await ok(tenant, AGENTS);
+    const all = await server.ok(tenant, AGENTS);
     expect(ids(all.agents)).toEqual([published2, archived, published, draft]);
     expect(all.agents.totalCount).toBe(4);
-    const live = await ok(tenant, AGENTS, { status: "PUBLISHED" });
+    const live = await server.ok(tenant, AGENTS, { status: "PUBLISHED" });
     expect(ids(live.agents)).toEqual([published2, published]);
     expect(live.agents.totalCount).toBe(2);
-    expect((await ok(tenant, AGENTS, { status: "DRAFT" })).agents).toEqual({ totalCount: 1, edges: [{ node: { id: draft, status: "DRAFT" } }] });
-    expect((await ok(tenant, AGENTS, { status: "ARCHIVED" })).agents).toEqual({ totalCount: 1, edges: [{ node: { id: archived, status: "ARCHIVED" } }] });
+    expect((await server.ok(tenant, AGENTS, { status: "DRAFT" })).agents).toEqual({ totalCount: 1, edges: [{ node: { id: draft, status: "DRAFT" } }] });
+    expect((await server.ok(tenant, AGENTS, { status: "ARCHIVED" })).agents).toEqual({ totalCount: 1, edges: [{ node: { id: archived, status: "ARCHIVED" } }] });
 
-    const detail = await ok(tenant, `query($id: ID!) { node(id: $id) { ... on Agent { name systemPrompt modelProvider modelName channels { id type } } } }`, { id: published });
+    const detail = await server.ok(tenant, `query($id: ID!) { node(id: $id) { ... on Agent { name systemPrompt modelProvider modelName channels { id type } } } }`, { id: published });
     expect(detail.node).toEqual({ name: "Live bot", systemPrompt: "Be nice", modelProvider: "openai", modelName: "gpt-x", channels: [{ id: channel, type: "WEBSITE" }] });
   });
 
@@ -529,7 +520,7 @@ describe("agents and channels", () => {
 
     const CHANNELS = `query($type: ChannelType, $agentId: ID) { channels(type: $type, agentId: $agentId) { totalCount edges { node { id type agent { id } } } } }`;
     const list = async (filter: Record<string, unknown>) => {
-      const { channels } = await ok(tenant, CHANNELS, filter);
+      const { channels } = await server.ok(tenant, CHANNELS, filter);
       expect(channels.totalCount).toBe(channels.edges.length);
       return ids(channels);
     };
@@ -552,7 +543,7 @@ describe("tags, apiTokens and viewer", () => {
     const zebra = await createTag(tenant, "zebra");
     const apple = await createTag(tenant, "apple", "#00ff00");
     const mango = await createTag(tenant, "mango");
-    const data = await ok(tenant, `{ tags { totalCount edges { node { id name color } } } }`);
+    const data = await server.ok(tenant, `{ tags { totalCount edges { node { id name color } } } }`);
     expect(data.tags).toEqual({
       totalCount: 3,
       edges: [
@@ -561,7 +552,7 @@ describe("tags, apiTokens and viewer", () => {
         { node: { id: zebra, name: "zebra", color: null } },
       ],
     });
-    const page = await ok(tenant, `{ tags(first: 1) { totalCount pageInfo { hasNextPage } edges { node { name } } } }`);
+    const page = await server.ok(tenant, `{ tags(first: 1) { totalCount pageInfo { hasNextPage } edges { node { name } } } }`);
     expect(page.tags).toEqual({ totalCount: 3, pageInfo: { hasNextPage: true }, edges: [{ node: { name: "apple" } }] });
   });
 
@@ -569,29 +560,29 @@ describe("tags, apiTokens and viewer", () => {
     const tenant = await server.createTenant("Tokens");
     const other = await server.createTenant("Other");
     const reader = await tenant.tokenWith(["contacts:read"]);
-    const created = await ok(
+    const created = await server.ok(
       tenant,
       `mutation { createApiToken(input: { name: "integration", format: VOREL, scopes: [LEADS_READ, LEADS_WRITE] }) { token { id } } }`,
     );
     const newest = created.createApiToken.token.id;
 
-    const data = await ok(tenant, `{ apiTokens { totalCount edges { node { id name format scopes revokedAt displayPrefix } } } }`);
+    const data = await server.ok(tenant, `{ apiTokens { totalCount edges { node { id name format scopes revokedAt displayPrefix } } } }`);
     // The admin token and the reader from the harness, then the new one.
     expect(data.apiTokens.totalCount).toBe(3);
     expect(data.apiTokens.edges).toHaveLength(3);
     expect(data.apiTokens.edges[0].node).toMatchObject({ id: newest, name: "integration", format: "VOREL", scopes: ["LEADS_READ", "LEADS_WRITE"], revokedAt: null });
-    const theirs = await ok(other, `{ apiTokens { totalCount edges { node { id } } } }`);
+    const theirs = await server.ok(other, `{ apiTokens { totalCount edges { node { id } } } }`);
     expect(theirs.apiTokens.totalCount).toBe(1);
     expect(ids(theirs.apiTokens)).not.toContain(newest);
 
     const denied = await server.gql(`{ apiTokens { totalCount } }`, {}, reader);
-    expect(denied.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", scope: "admin" });
+    expectError(denied, "FORBIDDEN", { scope: "admin" });
     expect(denied.data?.apiTokens ?? null).toBeNull();
   });
 
   test("viewer names the tenant, the token and exactly its scopes", async () => {
     const tenant = await server.createTenant("Viewer Co");
-    const admin = await ok(tenant, `{ viewer { scopes tenant { id name slug plan createdAt } token { id name format scopes revokedAt } } }`);
+    const admin = await server.ok(tenant, `{ viewer { scopes tenant { id name slug plan createdAt } token { id name format scopes revokedAt } } }`);
     expect(admin.viewer.tenant).toMatchObject({ id: `ten_${tenant.id}`, name: "Viewer Co", slug: tenant.slug, plan: "STARTER" });
     expect(admin.viewer.scopes).toEqual([
       "CONTACTS_READ", "CONTACTS_WRITE", "LEADS_READ", "LEADS_WRITE", "CONVERSATIONS_READ", "CONVERSATIONS_WRITE",
@@ -601,7 +592,7 @@ describe("tags, apiTokens and viewer", () => {
     expect(admin.viewer.token.scopes).toEqual(admin.viewer.scopes);
 
     const limited = await tenant.tokenWith(["contacts:read", "bookings:write"], "VOREL");
-    const viewer = await ok(limited, `{ viewer { scopes tenant { id } token { id format scopes } } }`);
+    const viewer = await server.ok(limited, `{ viewer { scopes tenant { id } token { id format scopes } } }`);
     expect(viewer.viewer.scopes).toEqual(["CONTACTS_READ", "BOOKINGS_WRITE"]);
     expect(viewer.viewer.tenant.id).toBe(`ten_${tenant.id}`);
     expect(viewer.viewer.token.format).toBe("VOREL");
@@ -609,7 +600,7 @@ describe("tags, apiTokens and viewer", () => {
 
     // No scope at all is still enough for viewer.
     const none = await tenant.tokenWith([]);
-    const bare = await ok(none, `{ viewer { scopes tenant { name } } }`);
+    const bare = await server.ok(none, `{ viewer { scopes tenant { name } } }`);
     expect(bare.viewer).toEqual({ scopes: [], tenant: { name: "Viewer Co" } });
   });
 });
@@ -626,7 +617,7 @@ describe("node(id:)", () => {
     const tag = await createTag(tenant, "node-tag");
     const lead = await createLead(tenant, { contactId: contact, score: 7 });
     const booking = await createBooking(tenant, { contactId: contact, service: "node-service", startsAt: "2031-05-01T08:00:00Z", endsAt: "2031-05-01T09:00:00Z" });
-    const me = await ok(tenant, `{ viewer { tenant { id } token { id } } }`);
+    const me = await server.ok(tenant, `{ viewer { tenant { id } token { id } } }`);
 
     const NODE = `query($id: ID!) {
       node(id: $id) {
@@ -661,7 +652,7 @@ describe("node(id:)", () => {
     };
     for (const [id, typename, fields] of cases) {
       expect(id).toMatch(new RegExp(`^${prefixes[typename]}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`));
-      const data = await ok(tenant, NODE, { id });
+      const data = await server.ok(tenant, NODE, { id });
       expect(data.node, typename).toEqual({ __typename: typename, id, ...fields });
 
       // Another tenant never sees it: null, at most with NOT_FOUND.
@@ -677,10 +668,10 @@ describe("node(id:)", () => {
     const contact = await createContact(tenant, { firstName: "Scoped" });
     const lead = await createLead(tenant, { contactId: contact });
     const reader = await tenant.tokenWith(["contacts:read"]);
-    const allowed = await ok(reader, `query($id: ID!) { node(id: $id) { id } }`, { id: contact });
+    const allowed = await server.ok(reader, `query($id: ID!) { node(id: $id) { id } }`, { id: contact });
     expect(allowed.node).toEqual({ id: contact });
     const denied = await server.gql(`query($id: ID!) { node(id: $id) { id ... on Lead { score } } }`, { id: lead }, reader);
-    expect(denied.errors?.[0]?.extensions).toMatchObject({ code: "FORBIDDEN", scope: "leads:read" });
+    expectError(denied, "FORBIDDEN", { scope: "leads:read" });
     expect(denied.data?.node ?? null).toBeNull();
   });
 });

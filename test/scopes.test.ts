@@ -1,11 +1,11 @@
 // The scope matrix: every query and mutation of the schema, the canonical scope it needs,
 // refused (FORBIDDEN naming that scope, nothing written) without it and served with it.
 // Then nested fields: a type's read scope applies wherever the type appears.
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES, type Scope } from "../src/auth/scopes.js";
 import { issueToken } from "../src/auth/viewer.js";
 import { schema } from "../src/graphql/schema.js";
+import { seedTenant, snapshot, type Seed } from "./fixtures.js";
 import { startTestServer, type GraphQLResponse, type TestServer } from "./harness.js";
 
 let server: TestServer;
@@ -13,89 +13,6 @@ beforeAll(async () => {
   server = await startTestServer();
 });
 afterAll(() => server?.close());
-
-// ---------------------------------------------------------------------------------------
-// A tenant with one of everything.
-// ---------------------------------------------------------------------------------------
-
-async function seedTenant() {
-  const tenant = await server.createTenant("Scopes");
-  const p = server.db.prisma;
-  const tenantId = tenant.id;
-  const agent = await p.agent.create({ data: { tenantId, number: 901, name: "Sales agent", publicId: `sales_${randomUUID()}` } });
-  const channel = await p.channel.create({ data: { tenantId, type: "WHATSAPP", name: "Studio WhatsApp", agentId: agent.id } });
-  const contact = await p.contact.create({ data: { tenantId, firstName: "Ada", email: "ada@example.com", phone: "+48111222333" } });
-  const conversation = await p.conversation.create({
-    data: {
-      tenantId,
-      number: 901,
-      channelType: "WHATSAPP",
-      channelId: channel.id,
-      agentId: agent.id,
-      contactId: contact.id,
-      customerIdentifier: "+48111222333",
-      customerName: "Ada",
-    },
-  });
-  const message = await p.message.create({ data: { tenantId, conversationId: conversation.id, role: "USER", content: "Hello there" } });
-  const tag = await p.tag.create({ data: { tenantId, name: "vip", color: "#3366ff" } });
-  await p.conversationTag.create({ data: { tenantId, conversationId: conversation.id, tagId: tag.id } });
-  const lead = await p.lead.create({
-    data: { tenantId, contactId: contact.id, conversationId: conversation.id, source: "whatsapp-lead", score: 70 },
-  });
-  const booking = await p.booking.create({
-    data: {
-      tenantId,
-      contactId: contact.id,
-      service: "Personal Training",
-      startsAt: new Date("2030-01-01T10:00:00Z"),
-      endsAt: new Date("2030-01-01T11:00:00Z"),
-    },
-  });
-  const { token: other } = await issueToken(p, {
-    tenantId,
-    name: "agent dispatcher",
-    format: "VELENTS_AGENT",
-    scopes: ["conversations:read"],
-    agentId: agent.id,
-  });
-  return {
-    tenant,
-    raw: { agent, channel, contact, conversation, message, tag, lead, booking, other },
-    id: {
-      tenant: `ten_${tenantId}`,
-      agent: `agt_${agent.id}`,
-      channel: `chn_${channel.id}`,
-      contact: `con_${contact.id}`,
-      conversation: `conv_${conversation.id}`,
-      message: `msg_${message.id}`,
-      tag: `tag_${tag.id}`,
-      lead: `lead_${lead.id}`,
-      booking: `bkg_${booking.id}`,
-      token: `tok_${other.id}`,
-    },
-  };
-}
-type Seed = Awaited<ReturnType<typeof seedTenant>>;
-
-/** Every row of the tenant, to prove a refused request wrote nothing (lastUsedAt aside). */
-async function snapshot(tenantId: string) {
-  const p = server.db.prisma;
-  const where = { tenantId };
-  const byId = { orderBy: { id: "asc" as const } };
-  return {
-    contacts: await p.contact.findMany({ where, ...byId }),
-    leads: await p.lead.findMany({ where, ...byId }),
-    agents: await p.agent.findMany({ where, ...byId }),
-    channels: await p.channel.findMany({ where, ...byId }),
-    conversations: await p.conversation.findMany({ where, ...byId }),
-    messages: await p.message.findMany({ where, ...byId }),
-    tags: await p.tag.findMany({ where, ...byId }),
-    conversationTags: await p.conversationTag.findMany({ where, orderBy: [{ conversationId: "asc" }, { tagId: "asc" }] }),
-    bookings: await p.booking.findMany({ where, ...byId }),
-    tokens: (await p.apiToken.findMany({ where, ...byId })).map(({ lastUsedAt: _lastUsedAt, ...rest }) => rest),
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // The matrix.
@@ -478,10 +395,10 @@ describe.each(ROWS.map((row) => ({ name: rowName(row), row })))("$name", ({ row 
   const scope = row.scope;
   if (scope !== null) {
     test(`is FORBIDDEN without ${scope} and writes nothing`, async () => {
-      const seed = await seedTenant();
+      const seed = await seedTenant(server, "Scopes");
       const token = await seed.tenant.tokenWith(DATA_SCOPES.filter((held) => held !== scope));
       await server.gql(`{ viewer { scopes } }`, {}, token); // first use writes lastUsedAt: not part of the check
-      const before = await snapshot(seed.tenant.id);
+      const before = await snapshot(server, seed.tenant.id);
       const { query, variables } = row.request(seed);
       const result = await server.gql(query, variables, token);
       expect(result.status).toBe(200);
@@ -492,13 +409,13 @@ describe.each(ROWS.map((row) => ({ name: rowName(row), row })))("$name", ({ row 
       expect(error!.message).toContain(scope);
       expect(error!.path?.[0]).toBe(row.field);
       expect(result.data?.[row.field] ?? null).toBeNull();
-      expect(await snapshot(seed.tenant.id)).toEqual(before);
+      expect(await snapshot(server, seed.tenant.id)).toEqual(before);
     });
   }
 
   const needed = [...(scope ? [scope] : []), ...(row.selection ?? [])];
   test(`succeeds with just ${needed.length ? needed.join(" + ") : "a token holding no scope at all"}`, async () => {
-    const seed = await seedTenant();
+    const seed = await seedTenant(server, "Scopes");
     const token = (await issueToken(server.db.prisma, { tenantId: seed.tenant.id, name: "matrix", format: "CONVO", scopes: needed }))
       .secret;
     const { query, variables } = row.request(seed);
@@ -644,7 +561,7 @@ const NESTED: NestedRow[] = [
 
 describe.each(NESTED.map((row) => ({ ...row })))("nested $name", (row) => {
   test(`with ${row.outer.join(" + ")} but not ${row.inner}: FORBIDDEN on ${row.field}, naming ${row.inner}`, async () => {
-    const seed = await seedTenant();
+    const seed = await seedTenant(server, "Scopes");
     const token = await seed.tenant.tokenWith(row.outer);
     const result = await server.gql(row.query, {}, token);
     expect(result.status).toBe(200);
@@ -657,7 +574,7 @@ describe.each(NESTED.map((row) => ({ ...row })))("nested $name", (row) => {
   });
 
   test(`with ${[...row.outer, row.inner].join(" + ")}: served`, async () => {
-    const seed = await seedTenant();
+    const seed = await seedTenant(server, "Scopes");
     const token = await seed.tenant.tokenWith([...row.outer, row.inner]);
     const result = await server.gql(row.query, {}, token);
     expect(result.errors).toBeUndefined();
@@ -666,7 +583,7 @@ describe.each(NESTED.map((row) => ({ ...row })))("nested $name", (row) => {
 });
 
 test("the conversation itself is still served when only its contact is forbidden", async () => {
-  const seed = await seedTenant();
+  const seed = await seedTenant(server, "Scopes");
   const token = await seed.tenant.tokenWith(["conversations:read"]);
   const result: GraphQLResponse = await server.gql(`{ conversations { edges { node { id customerName contact { email } } } } }`, {}, token);
   const node = result.data?.conversations.edges[0].node;

@@ -3,7 +3,7 @@
 // Lists only ever show the caller's own rows.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { issueToken } from "../src/auth/viewer.js";
+import { seedTenant, snapshot, type Seed } from "./fixtures.js";
 import { startTestServer, type GraphQLResponse, type TestServer } from "./harness.js";
 
 let server: TestServer;
@@ -27,109 +27,6 @@ const PREFIX = {
 type Kind = keyof typeof PREFIX;
 
 const unknownId = (kind: Kind) => `${PREFIX[kind]}_${randomUUID()}`;
-
-/**
- * The same content in every tenant, so two tenants answer the same request the same way.
- * `extra` adds more rows (for list tests).
- */
-async function seedTenant(name: string, extra = 0) {
-  const tenant = await server.createTenant(name);
-  const p = server.db.prisma;
-  const tenantId = tenant.id;
-  const agent = await p.agent.create({ data: { tenantId, number: 901, name: "Sales agent", publicId: "sales_Agent" } });
-  const channel = await p.channel.create({ data: { tenantId, type: "WHATSAPP", name: "Studio WhatsApp", agentId: agent.id } });
-  const contact = await p.contact.create({ data: { tenantId, firstName: "Ada", email: "ada@example.com" } });
-  const conversation = await p.conversation.create({
-    data: {
-      tenantId,
-      number: 901,
-      channelType: "WHATSAPP",
-      channelId: channel.id,
-      agentId: agent.id,
-      contactId: contact.id,
-      customerIdentifier: "+48111222333",
-      assignedOperator: "olga",
-    },
-  });
-  const closed = await p.conversation.create({
-    data: { tenantId, number: 902, channelType: "EMAIL", customerIdentifier: "closed@example.com", status: "CLOSED" },
-  });
-  const message = await p.message.create({ data: { tenantId, conversationId: conversation.id, role: "USER", content: "Hello" } });
-  const tag = await p.tag.create({ data: { tenantId, name: "vip" } });
-  await p.conversationTag.create({ data: { tenantId, conversationId: conversation.id, tagId: tag.id } });
-  const lead = await p.lead.create({ data: { tenantId, contactId: contact.id, conversationId: conversation.id, source: "web" } });
-  const booking = await p.booking.create({
-    data: {
-      tenantId,
-      contactId: contact.id,
-      service: "Personal Training",
-      startsAt: new Date("2030-01-01T10:00:00Z"),
-      endsAt: new Date("2030-01-01T11:00:00Z"),
-    },
-  });
-  const { token: other } = await issueToken(p, { tenantId, name: "integration", format: "VOREL", scopes: ["leads:read"] });
-  for (let i = 0; i < extra; i += 1) {
-    const c = await p.contact.create({ data: { tenantId, firstName: `Extra ${i}` } });
-    const a = await p.agent.create({ data: { tenantId, number: 902 + i, name: `Extra agent ${i}`, publicId: `extra_${i}` } });
-    const ch = await p.channel.create({ data: { tenantId, type: "SMS", name: `Extra channel ${i}`, agentId: a.id } });
-    const cv = await p.conversation.create({
-      data: { tenantId, number: 903 + i, channelType: "SMS", channelId: ch.id, agentId: a.id, contactId: c.id, customerIdentifier: `+1555000${i}` },
-    });
-    await p.message.create({ data: { tenantId, conversationId: cv.id, role: "ASSISTANT", content: `Extra ${i}` } });
-    const t = await p.tag.create({ data: { tenantId, name: `extra-${i}` } });
-    await p.conversationTag.create({ data: { tenantId, conversationId: cv.id, tagId: t.id } });
-    await p.lead.create({ data: { tenantId, contactId: c.id, conversationId: cv.id } });
-    await p.booking.create({
-      data: { tenantId, contactId: c.id, service: "Extra", startsAt: new Date("2030-02-01T10:00:00Z"), endsAt: new Date("2030-02-01T11:00:00Z") },
-    });
-    await issueToken(p, { tenantId, name: `extra ${i}`, format: "CONVO", scopes: ["contacts:read"] });
-  }
-  return {
-    tenant,
-    id: {
-      tenant: `ten_${tenantId}`,
-      token: `tok_${other.id}`,
-      contact: `con_${contact.id}`,
-      lead: `lead_${lead.id}`,
-      agent: `agt_${agent.id}`,
-      channel: `chn_${channel.id}`,
-      conversation: `conv_${conversation.id}`,
-      closed: `conv_${closed.id}`,
-      message: `msg_${message.id}`,
-      tag: `tag_${tag.id}`,
-      booking: `bkg_${booking.id}`,
-    },
-  };
-}
-type Seed = Awaited<ReturnType<typeof seedTenant>>;
-
-/** Every row that belongs to, or points into, the tenant (lastUsedAt aside). */
-async function snapshot(tenantId: string) {
-  const p = server.db.prisma;
-  const where = { tenantId };
-  const byId = { orderBy: { id: "asc" as const } };
-  return {
-    tenant: await p.tenant.findUnique({ where: { id: tenantId } }),
-    contacts: await p.contact.findMany({ where, ...byId }),
-    leads: await p.lead.findMany({ where: { OR: [where, { contact: where }, { conversation: where }] }, ...byId }),
-    agents: await p.agent.findMany({ where, ...byId }),
-    channels: await p.channel.findMany({ where: { OR: [where, { agent: where }] }, ...byId }),
-    conversations: await p.conversation.findMany({
-      where: { OR: [where, { agent: where }, { channel: where }, { contact: where }] },
-      ...byId,
-    }),
-    messages: await p.message.findMany({ where: { OR: [where, { conversation: where }] }, ...byId }),
-    tags: await p.tag.findMany({ where, ...byId }),
-    conversationTags: await p.conversationTag.findMany({
-      where: { OR: [where, { conversation: where }, { tag: where }] },
-      orderBy: [{ conversationId: "asc" }, { tagId: "asc" }],
-    }),
-    bookings: await p.booking.findMany({ where: { OR: [where, { contact: where }] }, ...byId }),
-    tokens: (await p.apiToken.findMany({ where: { OR: [where, { agent: where }] }, ...byId })).map(
-      ({ lastUsedAt: _lastUsedAt, ...rest }) => rest,
-    ),
-  };
-}
 
 /** What a caller sees of a response. */
 const visible = (r: GraphQLResponse) => ({ status: r.status, data: r.data ?? null, errors: r.errors ?? null });
@@ -191,16 +88,16 @@ function nodeCase(kind: Kind, typename: string, fragment: string, control: (data
 const CASES: Case[] = [
   // ----- node(id), every type -----
   nodeCase("contact", "Contact", "... on Contact { email }", (n) => expect(n.email).toBe("ada@example.com")),
-  nodeCase("lead", "Lead", "... on Lead { source }", (n) => expect(n.source).toBe("web")),
+  nodeCase("lead", "Lead", "... on Lead { source }", (n) => expect(n.source).toBe("whatsapp-lead")),
   nodeCase("agent", "Agent", "... on Agent { name }", (n) => expect(n.name).toBe("Sales agent")),
   nodeCase("channel", "Channel", "... on Channel { name }", (n) => expect(n.name).toBe("Studio WhatsApp")),
   nodeCase("conversation", "Conversation", "... on Conversation { customerIdentifier }", (n) =>
     expect(n.customerIdentifier).toBe("+48111222333"),
   ),
-  nodeCase("message", "Message", "... on Message { content }", (n) => expect(n.content).toBe("Hello")),
+  nodeCase("message", "Message", "... on Message { content }", (n) => expect(n.content).toBe("Hello there")),
   nodeCase("tag", "Tag", "... on Tag { name }", (n) => expect(n.name).toBe("vip")),
   nodeCase("booking", "Booking", "... on Booking { service }", (n) => expect(n.service).toBe("Personal Training")),
-  nodeCase("token", "ApiToken", "... on ApiToken { name }", (n) => expect(n.name).toBe("integration")),
+  nodeCase("token", "ApiToken", "... on ApiToken { name }", (n) => expect(n.name).toBe("agent dispatcher")),
   nodeCase("tenant", "Tenant", "... on Tenant { name }", (n) => expect(n.name).toBe("B")),
 
   // ----- list filters taking ids -----
@@ -418,7 +315,7 @@ const CASES: Case[] = [
   ...(
     [
       ["CLOSE", (b: Seed) => b.id.conversation, {}],
-      ["REOPEN", (b: Seed) => b.id.closed, {}],
+      ["REOPEN", (b: Seed) => b.id.closed!, {}],
       ["ASSIGN", (b: Seed) => b.id.conversation, { operator: "mallory" }],
       ["ASSIGN", (b: Seed) => b.id.conversation, { operator: null }],
     ] as const
@@ -487,8 +384,16 @@ const CASES: Case[] = [
 describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
   test("a foreign id answers exactly as an unknown id, and nothing changes", async () => {
     // Two identical callers: one sends tenant B's id, the other an id that exists nowhere.
-    const [withForeign, withUnknown, b] = [await seedTenant("A"), await seedTenant("A"), await seedTenant("B")];
-    const before = { b: await snapshot(b.tenant.id), foreign: await snapshot(withForeign.tenant.id), unknown: await snapshot(withUnknown.tenant.id) };
+    const [withForeign, withUnknown, b] = [
+      await seedTenant(server, "A", { closed: true }),
+      await seedTenant(server, "A", { closed: true }),
+      await seedTenant(server, "B", { closed: true }),
+    ];
+    const before = {
+      b: await snapshot(server, b.tenant.id),
+      foreign: await snapshot(server, withForeign.tenant.id),
+      unknown: await snapshot(server, withUnknown.tenant.id),
+    };
 
     const foreignRequest = c.request(withForeign, c.foreign(b));
     const unknownRequest = c.request(withUnknown, unknownId(c.kind));
@@ -498,10 +403,10 @@ describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
     c.expectUnknown(unknown);
     expect(visible(foreign)).toEqual(visible(unknown));
 
-    expect(await snapshot(b.tenant.id)).toEqual(before.b);
+    expect(await snapshot(server, b.tenant.id)).toEqual(before.b);
     if (!c.writesOwn) {
-      expect(await snapshot(withForeign.tenant.id)).toEqual(before.foreign);
-      expect(await snapshot(withUnknown.tenant.id)).toEqual(before.unknown);
+      expect(await snapshot(server, withForeign.tenant.id)).toEqual(before.foreign);
+      expect(await snapshot(server, withUnknown.tenant.id)).toEqual(before.unknown);
     }
 
     if (c.control) {
@@ -535,11 +440,11 @@ test("the cases cover every id-taking argument of the schema", async () => {
 });
 
 test("unique keys are per tenant: what another tenant already has can be created here, without CONFLICT", async () => {
-  const a = await seedTenant("A");
-  await seedTenant("B");
+  const a = await seedTenant(server, "A", { closed: true });
+  await seedTenant(server, "B", { closed: true });
   // B has a tag "vip" and a WHATSAPP conversation with +48111222333; so has A: a second
   // tenant's copies must neither conflict with B's nor be refused for them.
-  const c = await seedTenant("C");
+  const c = await seedTenant(server, "C", { closed: true });
   await server.db.prisma.tag.deleteMany({ where: { tenantId: c.tenant.id } });
   await server.db.prisma.conversation.deleteMany({ where: { tenantId: c.tenant.id } });
   const tag = await server.gql(`mutation { createTag(name: "vip") { name } }`, {}, c.tenant.token);
@@ -557,8 +462,8 @@ test("unique keys are per tenant: what another tenant already has can be created
 
 describe("lists", () => {
   test("never show another tenant's rows, at the top level or nested", async () => {
-    const a = await seedTenant("A", 1);
-    const b = await seedTenant("B", 3);
+    const a = await seedTenant(server, "A", { closed: true, extra: 1 });
+    const b = await seedTenant(server, "B", { closed: true, extra: 3 });
     const p = server.db.prisma;
     const where = { tenantId: a.tenant.id };
     const ids = async (rows: Promise<{ id: string }[]>, prefix: string) => (await rows).map((r) => `${prefix}_${r.id}`).sort();
