@@ -57,6 +57,8 @@ export const DIALECT_SCOPES: Record<TokenFormat, Record<string, Scope[]>> = {
   },
 };
 
+export class UnknownScopeError extends Error {}
+
 /** Translates scope names given in a dialect (or canonical names) to canonical scopes. */
 export function toCanonicalScopes(format: TokenFormat, names: string[]): Scope[] {
   const result = new Set<Scope>();
@@ -70,7 +72,7 @@ export function toCanonicalScopes(format: TokenFormat, names: string[]): Scope[]
     const mapped = DIALECT_SCOPES[format][name] ?? (isScope(name) ? [name] : undefined);
     if (!mapped) {
       const known = [...Object.keys(DIALECT_SCOPES[format]), ...SCOPES, "all"].join(", ");
-      throw new Error(`Unknown scope "${name}" for ${format} tokens. Known: ${known}`);
+      throw new UnknownScopeError(`Unknown scope "${name}" for ${format} tokens. Known: ${known}`);
     }
     mapped.forEach((scope) => result.add(scope));
   }

@@ -15,6 +15,11 @@ export interface Viewer {
 /** lastUsedAt is written at most this often per token, so reads do not turn into writes. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+export function tokenState(token: Pick<ApiToken, "revokedAt" | "expiresAt">, now = new Date()) {
+  if (token.revokedAt) return "revoked";
+  return token.expiresAt && token.expiresAt <= now ? "expired" : "active";
+}
+
 /** Resolves a bearer token to its viewer; undefined for any token that is unknown, revoked or expired. */
 export async function authenticate(prisma: PrismaClient, token: string, now = new Date()): Promise<Viewer | undefined> {
   if (token.length > 200 || !tokenFormatOf(token)) return undefined;
@@ -22,7 +27,7 @@ export async function authenticate(prisma: PrismaClient, token: string, now = ne
     where: { secretHash: hashToken(token) },
     include: { tenant: true },
   });
-  if (!row || row.revokedAt || (row.expiresAt && row.expiresAt <= now)) return undefined;
+  if (!row || tokenState(row, now) !== "active") return undefined;
   const { tenant, ...apiToken } = row;
   if (!apiToken.lastUsedAt || now.getTime() - apiToken.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
     await prisma.apiToken.update({ where: { id: apiToken.id }, data: { lastUsedAt: now } });

@@ -2,8 +2,8 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { toCanonicalScopes } from "../auth/scopes.js";
-import { issueToken } from "../auth/viewer.js";
+import { toCanonicalScopes, UnknownScopeError } from "../auth/scopes.js";
+import { issueToken, tokenState } from "../auth/viewer.js";
 import { TOKEN_FORMATS } from "../auth/tokens.js";
 import { loadConfig } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
@@ -140,8 +140,7 @@ async function run(argv: string[]): Promise<void> {
         const tenant = await tenantBySlug(db, required(values, "tenant"));
         const tokens = await db.prisma.apiToken.findMany({ where: { tenantId: tenant.id }, orderBy: { createdAt: "asc" } });
         for (const t of tokens) {
-          const state = t.revokedAt ? "revoked" : t.expiresAt && t.expiresAt <= new Date() ? "expired" : "active";
-          console.log(`${t.id}\t${t.displayPrefix}\t${t.format}\t${state}\t${t.name}\t${t.scopes.join(",")}`);
+          console.log(`${t.id}\t${t.displayPrefix}\t${t.format}\t${tokenState(t)}\t${t.name}\t${t.scopes.join(",")}`);
         }
       });
       return;
@@ -186,7 +185,7 @@ async function run(argv: string[]): Promise<void> {
 run(process.argv.slice(2)).then(
   () => process.stdout.write("", () => process.exit(0)),
   (error: unknown) => {
-    if (error instanceof UsageError || (error instanceof Error && error.message.startsWith("Unknown scope"))) {
+    if (error instanceof UsageError || error instanceof UnknownScopeError) {
       console.error(`${error.message}\n\nRun npm run cli -- --help for usage.`);
       process.exit(2);
     }

@@ -28,17 +28,17 @@ query FirstPage {
  */
 function maskError(error: unknown, message: string): Error {
   const original = error instanceof GraphQLError ? error.originalError : error;
+  // Keeps where the error happened (and yoga's http status, if any) on the typed replacement.
   const located = (typed: GraphQLError) =>
     error instanceof GraphQLError
-      ? new GraphQLError(typed.message, { nodes: error.nodes, path: error.path, extensions: typed.extensions })
+      ? new GraphQLError(typed.message, {
+          nodes: error.nodes,
+          path: error.path,
+          extensions: { ...error.extensions, ...typed.extensions },
+        })
       : typed;
   if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) {
-    if (error.extensions.code) return error;
-    return new GraphQLError(error.message, {
-      nodes: error.nodes,
-      path: error.path,
-      extensions: { ...error.extensions, code: "BAD_USER_INPUT" },
-    });
+    return error.extensions.code ? error : located(badInput(undefined, error.message));
   }
   // Pothos rejects a global id of the wrong type ("ID: con_… is not of type: Lead").
   if (original instanceof PothosValidationError) return located(badInput(undefined, original.message));
