@@ -71,7 +71,7 @@ export function toCanonicalScopes(format: TokenFormat, names: string[]): Scope[]
     }
     const mapped = DIALECT_SCOPES[format][name] ?? (isScope(name) ? [name] : undefined);
     if (!mapped) {
-      const known = [...Object.keys(DIALECT_SCOPES[format]), ...SCOPES, "all"].join(", ");
+      const known = [...new Set([...Object.keys(DIALECT_SCOPES[format]), ...SCOPES, "all"])].join(", ");
       throw new UnknownScopeError(`Unknown scope "${name}" for ${format} tokens. Known: ${known}`);
     }
     mapped.forEach((scope) => result.add(scope));
