@@ -7,6 +7,19 @@ export interface Config {
   databaseUrl: string | undefined;
   /** PGlite data directory; "memory://" keeps the database in memory. */
   dataDir: string;
+  /** redis://... carries events between instances; unset keeps them in this process. */
+  redisUrl: string | undefined;
+  /** Live updates (subscriptions over graphql-ws and SSE). */
+  live: {
+    maxSubscriptionsPerConnection: number;
+    maxConnectionsPerToken: number;
+    /** Events queued for one subscription before it is ended as too slow. */
+    subscriptionBuffer: number;
+    /** WebSocket ping interval; a peer that misses a pong for as long is dropped. */
+    keepAliveMs: number;
+    /** How often open subscriptions' tokens are re-checked (revocation by the CLI, expiry). */
+    tokenRecheckMs: number;
+  };
   /** Upper bounds on what a caller controls. */
   limits: {
     maxPageSize: number;
@@ -31,11 +44,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new Error("DATABASE_URL must be a postgresql:// URL (leave it unset for the embedded database)");
   }
+  const redisUrl = env.REDIS_URL || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new Error("REDIS_URL must be a redis:// or rediss:// URL (leave it unset for in-process events)");
+  }
   return {
     port: intFromEnv(env, "PORT", 4000),
     host: env.HOST || "127.0.0.1",
     databaseUrl,
     dataDir: env.DATA_DIR || "./data",
+    redisUrl,
+    live: {
+      maxSubscriptionsPerConnection: intFromEnv(env, "MAX_SUBSCRIPTIONS_PER_CONNECTION", 50),
+      maxConnectionsPerToken: intFromEnv(env, "MAX_CONNECTIONS_PER_TOKEN", 50),
+      subscriptionBuffer: intFromEnv(env, "SUBSCRIPTION_BUFFER", 100),
+      keepAliveMs: intFromEnv(env, "KEEPALIVE_MS", 12_000),
+      tokenRecheckMs: intFromEnv(env, "TOKEN_RECHECK_MS", 5_000),
+    },
     limits: {
       maxPageSize: 100,
       maxBulkIds: 200,

@@ -34,7 +34,14 @@ export interface TestServer {
   /** Runs a request that must succeed (HTTP 200, no errors) and returns its data. */
   ok(tenantOrToken: TestTenant | string, query: string, variables?: Record<string, unknown>): Promise<Record<string, any>>;
   createTenant(name?: string): Promise<TestTenant>;
+  /** Another instance of the service on the same database, e.g. to test pub/sub across instances. */
+  startInstance(env?: Record<string, string>): Promise<{ url: string; app: App }>;
   close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  /** Environment variables for this server's config (REDIS_URL, TOKEN_RECHECK_MS, ...); process.env is not read. */
+  env?: Record<string, string>;
 }
 
 /** A refusal: not a 5xx, and the first error's extensions carry `code` and these extensions. */
@@ -63,13 +70,17 @@ export function isolatedDatabaseConfig() {
   };
 }
 
-export async function startTestServer(): Promise<TestServer> {
+export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
   const { config: dbConfig, drop } = isolatedDatabaseConfig();
   const db = await openDatabase(dbConfig);
-  const config = loadConfig({});
-  const app = createApp(db, config);
-  const port = await app.listen(0, "127.0.0.1");
-  const url = `http://127.0.0.1:${port}/graphql`;
+  const apps: App[] = [];
+  const startInstance = async (env: Record<string, string> = {}) => {
+    const app = createApp(db, loadConfig(env));
+    apps.push(app);
+    const port = await app.listen(0, "127.0.0.1");
+    return { url: `http://127.0.0.1:${port}/graphql`, app };
+  };
+  const { url, app } = await startInstance(options.env);
 
   const server: TestServer = {
     url,
@@ -96,8 +107,9 @@ export async function startTestServer(): Promise<TestServer> {
         (await issueToken(db.prisma, { tenantId: tenant.id, name: "test", format, scopes })).secret;
       return { id: tenant.id, slug, token: await tokenWith([...DATA_SCOPES, "admin"]), tokenWith };
     },
+    startInstance,
     async close() {
-      await app.close();
+      await Promise.all(apps.map((each) => each.close()));
       await db.close();
       await drop();
     },

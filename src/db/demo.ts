@@ -26,7 +26,8 @@ export async function seedDemoTenant(prisma: PrismaClient): Promise<string | und
     const contact = await tx.contact.create({
       data: { tenantId, firstName: "Anna", lastName: "Nowak", email: "anna@example.com", phone: "+48111222333", language: "pl", tags: ["vip"] },
     });
-    const start = new Date(Date.UTC(2026, 11, 1, 9, 0));
+    // An hour ago, so that messages added now come last.
+    const start = new Date(Date.now() - 3_600_000);
     const conversation = await tx.conversation.create({
       data: {
         tenantId,
@@ -57,7 +58,7 @@ export async function seedDemoTenant(prisma: PrismaClient): Promise<string | und
       data: { tenantId, contactId: contact.id, conversationId: conversation.id, status: "QUALIFIED", score: 78, source: "whatsapp", fields: { name: "Anna Nowak", email: "anna@example.com" } },
     });
     await tx.booking.create({
-      data: { tenantId, contactId: contact.id, service: "Personal Training", startsAt: new Date(Date.UTC(2026, 11, 8, 10)), endsAt: new Date(Date.UTC(2026, 11, 8, 11)), status: "CONFIRMED" },
+      data: { tenantId, contactId: contact.id, service: "Personal Training", startsAt: new Date(start.getTime() + 7 * 86_400_000), endsAt: new Date(start.getTime() + 7 * 86_400_000 + 3_600_000), status: "CONFIRMED" },
     });
     const { secret } = await issueToken(tx, {
       tenantId,

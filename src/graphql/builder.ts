@@ -89,3 +89,4 @@ builder.addScalarType("JSON", JsonScalar);
 
 builder.queryType({});
 builder.mutationType({});
+builder.subscriptionType({});

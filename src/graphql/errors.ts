@@ -8,14 +8,17 @@ export type ErrorCode =
   | "NOT_FOUND"
   | "CONFLICT"
   | "BAD_USER_INPUT"
-  | "QUERY_TOO_COMPLEX";
+  | "QUERY_TOO_COMPLEX"
+  | "TOO_MANY_SUBSCRIPTIONS"
+  | "TOO_MANY_CONNECTIONS"
+  | "SUBSCRIPTION_OVERFLOW";
 
 function typedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}) {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
 }
 
-export const unauthenticated = () =>
-  new GraphQLError("A valid API token is required: send Authorization: Bearer <token>", {
+export const unauthenticated = (message = "A valid API token is required: send Authorization: Bearer <token>") =>
+  new GraphQLError(message, {
     extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } },
   });
 
@@ -32,6 +35,18 @@ export const badInput = (field: string | undefined, message: string) =>
   typedError("BAD_USER_INPUT", message, field ? { field } : {});
 
 export const tooComplex = (message: string) => typedError("QUERY_TOO_COMPLEX", message);
+
+/** A limit on live updates; `limit` is the configured bound that was reached. */
+export const liveLimit = (code: "TOO_MANY_SUBSCRIPTIONS" | "TOO_MANY_CONNECTIONS", message: string, limit: number) =>
+  typedError(code, message, { limit });
+
+/** Ends a subscription whose client reads slower than events arrive; it should refetch, then resubscribe. */
+export const subscriptionOverflow = (buffered: number) =>
+  typedError(
+    "SUBSCRIPTION_OVERFLOW",
+    `This subscription fell ${buffered} events behind and was ended; refetch the current state and subscribe again`,
+    { buffered },
+  );
 
 /** Prisma's error code (P2002 unique violation, P2025 record not found, ...), if it is one. */
 export function prismaErrorCode(error: unknown): string | undefined {

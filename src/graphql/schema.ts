@@ -7,6 +7,7 @@ import "./types/agent.js";
 import "./types/conversation.js";
 import "./types/lead.js";
 import "./types/booking.js";
+import "./types/events.js";
 
 export const schema = builder.toSchema();
 

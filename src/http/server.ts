@@ -1,15 +1,26 @@
-// The HTTP server: GraphQL (with GraphiQL) at /graphql behind bearer-token auth.
+// The HTTP server: GraphQL (with GraphiQL) at /graphql behind bearer-token auth, over HTTP,
+// SSE and WebSocket; /health and /ready for the load balancer.
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { PothosValidationError } from "@pothos/core";
-import { createYoga, type Plugin } from "graphql-yoga";
+import { createYoga, useReadinessCheck, type Plugin } from "graphql-yoga";
 import { GraphQLError } from "graphql";
 import { authenticate, bearerToken, type Viewer } from "../auth/viewer.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
+import { createBus, type EventBus } from "../events/bus.js";
 import { createContext, type Context } from "../graphql/context.js";
 import { badInput, conflict, notFound, prismaErrorCode, unauthenticated } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
+import { createLive, type Live, type LiveSession } from "../live/registry.js";
+import { attachWebSocket } from "./websocket.js";
+
+/** What yoga's context factory receives: the HTTP request, or a WebSocket connection's viewer. */
+export interface ServerContext {
+  req?: IncomingMessage;
+  viewer?: Viewer;
+  liveSession?: LiveSession;
+}
 
 const EXAMPLE_QUERY = `# Send your token in the headers below: {"Authorization": "Bearer <token>"}
 query FirstPage {
@@ -109,16 +120,39 @@ function authentication(db: Database): { plugin: Plugin; viewerOf(request: Reque
   };
 }
 
+/**
+ * Ready when the database answers and the pub/sub is connected; while Redis is down the
+ * service keeps serving and queues events, but a load balancer should prefer other instances.
+ */
+function readiness(db: Database, bus: EventBus): Plugin {
+  return useReadinessCheck({
+    endpoint: "/ready",
+    check: async ({ fetchAPI }) => {
+      const database = await Promise.race([
+        db.prisma.$queryRaw`SELECT 1`.then(() => "up" as const, () => "down" as const),
+        new Promise<"down">((resolve) => setTimeout(resolve, 2_000, "down")),
+      ]);
+      const pubsub = bus.status();
+      const ready = database === "up" && pubsub === "up";
+      return fetchAPI.Response.json({ status: ready ? "ready" : "unavailable", database, pubsub }, { status: ready ? 200 : 503 });
+    },
+  });
+}
+
 export interface App {
   server: Server;
+  events: EventBus;
+  live: Live;
   /** Resolves with the bound port (useful with port 0 in tests). */
   listen(port?: number, host?: string): Promise<number>;
   close(): Promise<void>;
 }
 
-export function createApp(db: Database, config: Pick<Config, "limits" | "port" | "host">): App {
+export function createApp(db: Database, config: Pick<Config, "limits" | "live" | "port" | "host" | "redisUrl">): App {
   const auth = authentication(db);
-  const yoga = createYoga<{ req: IncomingMessage }, Context>({
+  const events = createBus(config.redisUrl);
+  const live = createLive(db.prisma, events, config.live);
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     landingPage: false,
@@ -133,26 +167,37 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "port" |
     maskedErrors: { maskError },
     // maskError logs what is a bug; yoga would also log every caller mistake as an error.
     logging: false,
-    plugins: [requestGuard(config.limits.maxRequestBytes), auth.plugin],
-    context: ({ request }) => {
-      const viewer = auth.viewerOf(request);
-      if (!viewer) throw unauthenticated();
-      return createContext(db.prisma, viewer, config.limits);
+    plugins: [readiness(db, events), requestGuard(config.limits.maxRequestBytes), auth.plugin],
+    context: ({ request, viewer, liveSession }) => {
+      // A WebSocket operation arrives authenticated (see websocket.ts); HTTP ones via onParams.
+      const caller = viewer ?? auth.viewerOf(request);
+      if (!caller) throw unauthenticated();
+      return createContext({ prisma: db.prisma, events }, caller, liveSession ?? live.forRequest(caller), config.limits);
     },
   });
 
   const server = createServer(yoga);
+  const websocket = attachWebSocket(server, yoga, db, live, config);
   return {
     server,
+    events,
+    live,
     listen: (port = config.port, host = config.host) =>
       new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
       }),
-    close: () =>
-      new Promise((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeIdleConnections();
-      }),
+    /**
+     * Stops accepting, completes every subscription (SSE responses end, WebSockets close with
+     * 1001 Going Away), lets in-flight requests finish, then disconnects from the pub/sub.
+     */
+    async close() {
+      const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      live.close();
+      await websocket.dispose();
+      server.closeIdleConnections();
+      await closed;
+      await events.close();
+    },
   };
 }

@@ -1,7 +1,9 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
+import { bookingEvent } from "../../events/events.js";
 import { badInput, notFound, orNotFound } from "../errors.js";
+import { publishAfter } from "../publish.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
@@ -93,7 +95,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, { input }, ctx) => {
       requireOrderedTimes(input.startsAt, input.endsAt);
       await requireOwned(ctx, "Contact", input.contactId.id, "input.contactId");
-      return ctx.prisma.booking.create({
+      const booking = ctx.prisma.booking.create({
         ...query,
         data: {
           tenantId: ctx.tenantId,
@@ -105,6 +107,7 @@ builder.mutationFields((t) => ({
           notes: input.notes,
         },
       });
+      return publishAfter(ctx, booking, (row) => bookingEvent("CREATED", row));
     },
   }),
   updateBooking: t.prismaField({
@@ -116,7 +119,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateBookingInput, required: true }),
     },
     resolve: (query, _root, { id, input }, ctx) =>
-      ctx.prisma.$transaction(async (tx) => {
+      publishAfter(ctx, ctx.prisma.$transaction(async (tx) => {
         const current = await tx.booking.findFirst({ where: { id: id.id, tenantId: ctx.tenantId } });
         if (!current) throw notFound("Booking");
         requireOrderedTimes(input.startsAt ?? current.startsAt, input.endsAt ?? current.endsAt);
@@ -131,7 +134,7 @@ builder.mutationFields((t) => ({
             notes: input.notes,
           },
         });
-      }),
+      }), (row) => bookingEvent(row.status === "CANCELLED" ? "CANCELLED" : "UPDATED", row)),
   }),
   cancelBooking: t.prismaField({
     type: "Booking",
@@ -139,9 +142,13 @@ builder.mutationFields((t) => ({
     grantScopes: ["written"],
     args: { id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }) },
     resolve: (query, _root, { id }, ctx) =>
-      orNotFound(
-        "Booking",
-        ctx.prisma.booking.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status: "CANCELLED" } }),
+      publishAfter(
+        ctx,
+        orNotFound(
+          "Booking",
+          ctx.prisma.booking.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status: "CANCELLED" } }),
+        ),
+        (row) => bookingEvent("CANCELLED", row),
       ),
   }),
 }));

@@ -2,10 +2,12 @@
 import { z } from "zod";
 import type { Prisma } from "../../generated/prisma/client.js";
 import { reserveNumbers } from "../../db/numbers.js";
+import { conversationEvent, conversationFacts, type ConversationEventType } from "../../events/events.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
 import { requireOwned } from "../ownership.js";
+import { publishAfter } from "../publish.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentRef, ChannelRef } from "./agent.js";
@@ -201,7 +203,7 @@ const BulkResult = builder.objectRef<{ updated: number; skipped: number }>("Bulk
 
 /** Adds a message and moves the conversation's first/last message times, in one transaction. */
 async function addMessage(ctx: Context, query: object, conversationId: string, role: "USER" | "ASSISTANT" | "OPERATOR" | "SYSTEM", content: string) {
-  return ctx.prisma.$transaction(async (tx) => {
+  const { message, conversation } = await ctx.prisma.$transaction(async (tx) => {
     const conversation = await tx.conversation.findFirst({
       where: { id: conversationId, tenantId: ctx.tenantId },
       select: { id: true, firstMessageAt: true },
@@ -211,12 +213,15 @@ async function addMessage(ctx: Context, query: object, conversationId: string, r
       ...query,
       data: { tenantId: ctx.tenantId, conversationId, role, content },
     });
-    await tx.conversation.update({
+    const updated = await tx.conversation.update({
       where: { id: conversationId },
       data: { lastMessageAt: message.createdAt, firstMessageAt: conversation.firstMessageAt ?? message.createdAt },
+      select: conversationFacts,
     });
-    return message;
+    return { message, conversation: updated };
   });
+  ctx.events.publish(conversationEvent("MESSAGE_ADDED", conversation, message.id));
+  return message;
 }
 
 type BulkInput = typeof BulkUpdateConversationsInput.$inferInput;
@@ -233,16 +238,18 @@ async function bulkUpdate(ctx: Context, input: BulkInput): Promise<{ updated: nu
   }
   await requireOwned(ctx, "Tag", tagIds, "input.tagIds");
 
-  const updated = await ctx.prisma.$transaction(async (tx) => {
+  const changed = await ctx.prisma.$transaction(async (tx) => {
+    const update = (where: Prisma.ConversationWhereInput, data: Prisma.ConversationUpdateManyMutationInput) =>
+      tx.conversation.updateManyAndReturn({ where: { ...inTenant, ...where }, data, select: conversationFacts });
     switch (input.action) {
       case "CLOSE":
-        return (await tx.conversation.updateMany({ where: { ...inTenant, status: { not: "CLOSED" } }, data: { status: "CLOSED" } })).count;
+        return update({ status: { not: "CLOSED" } }, { status: "CLOSED" });
       case "REOPEN":
-        return (await tx.conversation.updateMany({ where: { ...inTenant, status: "CLOSED" }, data: { status: "OPEN" } })).count;
+        return update({ status: "CLOSED" }, { status: "OPEN" });
       case "ASSIGN": {
         const operator = input.operator ?? null;
         const notAlready = operator === null ? { assignedOperator: { not: null } } : { OR: [{ assignedOperator: null }, { assignedOperator: { not: operator } }] };
-        return (await tx.conversation.updateMany({ where: { ...inTenant, ...notAlready }, data: { assignedOperator: operator } })).count;
+        return update(notAlready, { assignedOperator: operator });
       }
       case "TAG":
       case "UNTAG": {
@@ -259,14 +266,14 @@ async function bulkUpdate(ctx: Context, input: BulkInput): Promise<{ updated: nu
         } else {
           await tx.conversationTag.deleteMany({ where: { tenantId: ctx.tenantId, conversationId: { in: ids }, tagId: { in: tagIds } } });
         }
-        if (changed.length > 0) {
-          await tx.conversation.updateMany({ where: { id: { in: changed.map((c) => c.id) } }, data: { updatedAt: new Date() } });
-        }
-        return changed.length;
+        if (changed.length === 0) return [];
+        return update({ id: { in: changed.map((c) => c.id) } }, { updatedAt: new Date() });
       }
     }
   });
-  return { updated, skipped: ids.length - updated };
+  const type: ConversationEventType = input.action === "CLOSE" ? "CLOSED" : "UPDATED";
+  for (const conversation of changed) ctx.events.publish(conversationEvent(type, conversation));
+  return { updated: changed.length, skipped: ids.length - changed.length };
 }
 
 builder.mutationFields((t) => ({
@@ -287,7 +294,7 @@ builder.mutationFields((t) => ({
         }
       }
       try {
-        return await ctx.prisma.$transaction(async (tx) =>
+        const created = ctx.prisma.$transaction(async (tx) =>
           tx.conversation.create({
           ...query,
           data: {
@@ -304,6 +311,7 @@ builder.mutationFields((t) => ({
           },
         }),
         );
+        return await publishAfter(ctx, created, (row) => conversationEvent("CREATED", row));
       } catch (error) {
         if (prismaErrorCode(error) === "P2002") {
           throw conflict(`A ${input.channelType} conversation with this customer identifier already exists`);
@@ -323,7 +331,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, { id, input }, ctx) => {
       await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
-      return orNotFound(
+      const updated = orNotFound(
         "Conversation",
         ctx.prisma.conversation.update({
           ...query,
@@ -340,6 +348,7 @@ builder.mutationFields((t) => ({
           },
         }),
       );
+      return publishAfter(ctx, updated, (row) => conversationEvent(input.status === "CLOSED" ? "CLOSED" : "UPDATED", row));
     },
   }),
   addMessage: t.prismaField({

@@ -1,7 +1,9 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
 import type { Context } from "../context.js";
+import { leadEvent } from "../../events/events.js";
 import { orNotFound } from "../errors.js";
+import { publishAfter } from "../publish.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
@@ -80,7 +82,7 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, { input }, ctx) => {
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
       await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
-      return ctx.prisma.lead.create({
+      const lead = ctx.prisma.lead.create({
         ...query,
         data: {
           tenantId: ctx.tenantId,
@@ -93,6 +95,7 @@ builder.mutationFields((t) => ({
           crmExternalId: input.crmExternalId,
         },
       });
+      return publishAfter(ctx, lead, (row) => leadEvent("CREATED", row));
     },
   }),
   updateLeadStatus: t.prismaField({
@@ -105,6 +108,10 @@ builder.mutationFields((t) => ({
       status: t.arg({ type: LeadStatusEnum, required: true }),
     },
     resolve: (query, _root, { id, status }, ctx) =>
-      orNotFound("Lead", ctx.prisma.lead.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status } })),
+      publishAfter(
+        ctx,
+        orNotFound("Lead", ctx.prisma.lead.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status } })),
+        (row) => leadEvent("UPDATED", row),
+      ),
   }),
 }));

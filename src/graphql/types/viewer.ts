@@ -132,6 +132,8 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, { id }, ctx) => {
       const where = { id: id.id, tenantId: ctx.tenantId };
       await ctx.prisma.apiToken.updateMany({ where: { ...where, revokedAt: null }, data: { revokedAt: new Date() } });
+      // Only after the update: live connections of this token, on every instance, end now.
+      ctx.events.publishControl({ type: "TOKEN_REVOKED", tokenId: id.id });
       return orNotFound("ApiToken", ctx.prisma.apiToken.findUniqueOrThrow({ ...query, where }));
     },
   }),

@@ -1,0 +1,86 @@
+// Domain events: what changed, published once per change, after its transaction committed.
+// They carry ids and the attributes subscribers filter on, never the rows themselves:
+// a subscriber loads what its own selection asks for (see src/live/).
+import { randomUUID } from "node:crypto";
+import type { Booking, Conversation, Lead } from "../generated/prisma/client.js";
+
+export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED";
+export type LeadEventType = "CREATED" | "UPDATED";
+export type BookingEventType = "CREATED" | "UPDATED" | "CANCELLED";
+
+interface Envelope {
+  id: string;
+  tenantId: string;
+  occurredAt: string;
+}
+
+export interface ConversationEvent extends Envelope {
+  topic: "conversation";
+  type: ConversationEventType;
+  conversationId: string;
+  messageId: string | null;
+  channelType: string;
+  channelId: string | null;
+  agentId: string | null;
+  status: string;
+}
+
+export interface LeadEvent extends Envelope {
+  topic: "lead";
+  type: LeadEventType;
+  leadId: string;
+  status: string;
+}
+
+export interface BookingEvent extends Envelope {
+  topic: "booking";
+  type: BookingEventType;
+  bookingId: string;
+  status: string;
+}
+
+export type DomainEvent = ConversationEvent | LeadEvent | BookingEvent;
+
+/** Instance-wide notices, not tied to one tenant's data. */
+export interface ControlEvent {
+  type: "TOKEN_REVOKED";
+  tokenId: string;
+}
+
+function envelope(tenantId: string): Envelope {
+  return { id: randomUUID(), tenantId, occurredAt: new Date().toISOString() };
+}
+
+type ConversationFacts = Pick<Conversation, "id" | "tenantId" | "channelType" | "channelId" | "agentId" | "status">;
+
+export function conversationEvent(type: ConversationEventType, conversation: ConversationFacts, messageId: string | null = null): ConversationEvent {
+  return {
+    ...envelope(conversation.tenantId),
+    topic: "conversation",
+    type,
+    conversationId: conversation.id,
+    messageId,
+    channelType: conversation.channelType,
+    channelId: conversation.channelId,
+    agentId: conversation.agentId,
+    status: conversation.status,
+  };
+}
+
+export function leadEvent(type: LeadEventType, lead: Pick<Lead, "id" | "tenantId" | "status">): LeadEvent {
+  return { ...envelope(lead.tenantId), topic: "lead", type, leadId: lead.id, status: lead.status };
+}
+
+export function bookingEvent(type: BookingEventType, booking: Pick<Booking, "id" | "tenantId" | "status">): BookingEvent {
+  return { ...envelope(booking.tenantId), topic: "booking", type, bookingId: booking.id, status: booking.status };
+}
+
+/** The columns a conversation event needs, for writes that do not return whole rows. */
+export const conversationFacts = {
+  id: true,
+  tenantId: true,
+  channelType: true,
+  channelId: true,
+  agentId: true,
+  status: true,
+} as const;
