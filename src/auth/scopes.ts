@@ -57,6 +57,16 @@ export const DIALECT_SCOPES: Record<TokenFormat, Record<string, Scope[]>> = {
   },
 };
 
+/**
+ * How a dialect names a canonical scope in its 403 bodies: its own name for exactly that
+ * scope, else its narrowest name that grants it (Vorel's `read`), else the canonical name.
+ */
+export function dialectScopeName(format: TokenFormat, scope: string): string {
+  const names = Object.entries(DIALECT_SCOPES[format]).filter(([, granted]) => (granted as string[]).includes(scope));
+  const narrowest = names.sort(([, a], [, b]) => a.length - b.length)[0];
+  return narrowest && narrowest[1].length < DATA_SCOPES.length ? narrowest[0] : scope;
+}
+
 export class UnknownScopeError extends Error {}
 
 /** Translates scope names given in a dialect (or canonical names) to canonical scopes. */

@@ -48,6 +48,18 @@ export const subscriptionOverflow = (buffered: number) =>
     { buffered },
   );
 
+/**
+ * The argument path a graphql-js variable coercion error is about, e.g. "input.channelType"
+ * for `Variable "$input" got invalid value "X" at "input.channelType"; ...`.
+ */
+export function coercionErrorField(message: string): string | undefined {
+  const variable = /^Variable "\$(\w+)"/.exec(message)?.[1];
+  if (!variable) return undefined;
+  const at = /^Variable "\$\w+" got invalid value .*? at "([\w.[\]]+)";/s.exec(message)?.[1] ?? variable;
+  const field = /; Field "(\w+)" (?:of required type .* was not provided|is not defined by type)/s.exec(message)?.[1];
+  return field ? `${at}.${field}` : at;
+}
+
 /** Prisma's error code (P2002 unique violation, P2025 record not found, ...), if it is one. */
 export function prismaErrorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;

@@ -34,6 +34,16 @@ export function decodeId(globalId: string): { typename: string; id: string } {
   return { typename, id };
 }
 
+/** The uuid inside a global id: the id format of the REST dialects that use bare uuids. */
+export function rawId(globalId: string): string {
+  return globalId.slice(globalId.indexOf("_") + 1);
+}
+
+/** The global id for a bare uuid, or undefined if it is not one (so it can name no row). */
+export function globalIdOf(typename: keyof typeof PREFIX_BY_TYPE, raw: string): string | undefined {
+  return UUID.test(raw) ? encodeId(typename, raw) : undefined;
+}
+
 /** Validation for a global id argument, so a malformed one is reported with its argument path. */
 export function idOf(typename: keyof typeof PREFIX_BY_TYPE) {
   const prefix = PREFIX_BY_TYPE[typename];

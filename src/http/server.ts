@@ -10,9 +10,11 @@ import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import { createBus, type EventBus } from "../events/bus.js";
 import { createContext, type Context } from "../graphql/context.js";
-import { badInput, conflict, notFound, prismaErrorCode, unauthenticated } from "../graphql/errors.js";
+import { badInput, coercionErrorField, conflict, notFound, prismaErrorCode, unauthenticated } from "../graphql/errors.js";
 import { schema } from "../graphql/schema.js";
 import { createLive, type Live, type LiveSession } from "../live/registry.js";
+import { dialects } from "../rest/dialects/index.js";
+import { restApi } from "../rest/plugin.js";
 import { attachWebSocket } from "./websocket.js";
 
 /** What yoga's context factory receives: the HTTP request, or a WebSocket connection's viewer. */
@@ -49,7 +51,7 @@ function maskError(error: unknown, message: string): Error {
         })
       : typed;
   if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) {
-    return error.extensions.code ? error : located(badInput(undefined, error.message));
+    return error.extensions.code ? error : located(badInput(coercionErrorField(error.message), error.message));
   }
   // Pothos rejects a global id of the wrong type ("ID: con_… is not of type: Lead").
   if (original instanceof PothosValidationError) return located(badInput(undefined, original.message));
@@ -167,7 +169,8 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "live" |
     maskedErrors: { maskError },
     // maskError logs what is a bug; yoga would also log every caller mistake as an error.
     logging: false,
-    plugins: [readiness(db, events), requestGuard(config.limits.maxRequestBytes), auth.plugin],
+    // REST before the guard: its paths answer in their own dialect, body limits included.
+    plugins: [readiness(db, events), restApi(db, live, dialects, config.limits.maxRequestBytes), requestGuard(config.limits.maxRequestBytes), auth.plugin],
     context: ({ request, viewer, liveSession }) => {
       // A WebSocket operation arrives authenticated (see websocket.ts); HTTP ones via onParams.
       const caller = viewer ?? auth.viewerOf(request);

@@ -2,6 +2,7 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { reserveNumbers } from "../../db/numbers.js";
 import { builder } from "../builder.js";
+import { offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
@@ -36,6 +37,7 @@ export const ChannelRef = builder.prismaNode("Channel", {
     type: t.expose("type", { type: ChannelTypeEnum }),
     name: t.exposeString("name"),
     agent: t.relation("agent", { nullable: true }),
+    agentId: t.globalID({ nullable: true, resolve: (channel) => (channel.agentId ? { type: "Agent", id: channel.agentId } : null) }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
@@ -57,18 +59,22 @@ builder.queryFields((t) => ({
     type: "Agent",
     cursor: "id",
     authScopes: { scope: "agents:read" },
-    args: { status: t.arg({ type: AgentStatusEnum }) },
+    args: { status: t.arg({ type: AgentStatusEnum }), offset: t.arg.int(offsetArgOptions) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.agent.findMany({ ...query, where: agentWhere(ctx, args.status), orderBy: newestFirst }),
+      ctx.prisma.agent.findMany({ ...withOffset(query, args.offset), where: agentWhere(ctx, args.status), orderBy: newestFirst }),
     totalCount: (_parent, args, ctx) => ctx.prisma.agent.count({ where: agentWhere(ctx, args.status) }),
   }),
   channels: t.prismaConnection({
     type: "Channel",
     cursor: "id",
     authScopes: { scope: "channels:read" },
-    args: { type: t.arg({ type: ChannelTypeEnum }), agentId: t.arg.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }) },
+    args: {
+      type: t.arg({ type: ChannelTypeEnum }),
+      agentId: t.arg.globalID({ for: AgentRef, validate: idOf("Agent").nullish() }),
+      offset: t.arg.int(offsetArgOptions),
+    },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.channel.findMany({ ...query, where: channelWhere(ctx, args), orderBy: newestFirst }),
+      ctx.prisma.channel.findMany({ ...withOffset(query, args.offset), where: channelWhere(ctx, args), orderBy: newestFirst }),
     totalCount: (_parent, args, ctx) => ctx.prisma.channel.count({ where: channelWhere(ctx, args) }),
   }),
 }));

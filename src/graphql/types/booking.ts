@@ -1,5 +1,6 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
+import { offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { bookingEvent } from "../../events/events.js";
 import { badInput, notFound, orNotFound } from "../errors.js";
@@ -16,6 +17,7 @@ export const BookingRef = builder.prismaNode("Booking", {
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
     contact: t.relation("contact"),
+    contactId: t.globalID({ description: "The contact's id, readable without contacts:read.", resolve: (booking) => ({ type: "Contact", id: booking.contactId }) }),
     service: t.exposeString("service"),
     startsAt: t.expose("startsAt", { type: "DateTime" }),
     endsAt: t.expose("endsAt", { type: "DateTime" }),
@@ -53,9 +55,10 @@ builder.queryField("bookings", (t) =>
       contactId: t.arg.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
       from: t.arg({ type: "DateTime" }),
       to: t.arg({ type: "DateTime" }),
+      offset: t.arg.int(offsetArgOptions),
     },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.booking.findMany({ ...query, where: bookingWhere(ctx, args), orderBy: [{ startsAt: "asc" }, { id: "asc" }] }),
+      ctx.prisma.booking.findMany({ ...withOffset(query, args.offset), where: bookingWhere(ctx, args), orderBy: [{ startsAt: "asc" }, { id: "asc" }] }),
     totalCount: (_parent, args, ctx) => ctx.prisma.booking.count({ where: bookingWhere(ctx, args) }),
   }),
 );

@@ -1,5 +1,6 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
+import { offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { badInput, notFound, orNotFound } from "../errors.js";
 import { encodeId, idOf } from "../ids.js";
@@ -108,9 +109,9 @@ builder.queryField("contacts", (t) =>
     cursor: "id",
     authScopes: { scope: "contacts:read" },
     description: "Contacts, newest first. `search` matches every word against names, email and phone.",
-    args: { search: t.arg.string({ validate: rules.search }) },
+    args: { search: t.arg.string({ validate: rules.search }), offset: t.arg.int(offsetArgOptions) },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.contact.findMany({ ...query, where: contactWhere(ctx, args.search), orderBy: newestFirst }),
+      ctx.prisma.contact.findMany({ ...withOffset(query, args.offset), where: contactWhere(ctx, args.search), orderBy: newestFirst }),
     totalCount: (_parent, args, ctx) => ctx.prisma.contact.count({ where: contactWhere(ctx, args.search) }),
   }),
 );

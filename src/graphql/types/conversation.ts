@@ -4,6 +4,7 @@ import type { Prisma } from "../../generated/prisma/client.js";
 import { reserveNumbers } from "../../db/numbers.js";
 import { conversationEvent, conversationFacts, type ConversationEventType } from "../../events/events.js";
 import { builder } from "../builder.js";
+import { offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
 import { requireOwned } from "../ownership.js";
@@ -50,6 +51,10 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     channel: t.relation("channel", { nullable: true }),
     agent: t.relation("agent", { nullable: true }),
     contact: t.relation("contact", { nullable: true }),
+    // The ids alone, readable with conversations:read (the relations need their own scopes).
+    channelId: t.globalID({ nullable: true, resolve: (c) => (c.channelId ? { type: "Channel", id: c.channelId } : null) }),
+    agentId: t.globalID({ nullable: true, resolve: (c) => (c.agentId ? { type: "Agent", id: c.agentId } : null) }),
+    contactId: t.globalID({ nullable: true, resolve: (c) => (c.contactId ? { type: "Contact", id: c.contactId } : null) }),
     customerIdentifier: t.exposeString("customerIdentifier"),
     customerName: t.exposeString("customerName", { nullable: true }),
     customerLanguage: t.exposeString("customerLanguage", { nullable: true }),
@@ -118,9 +123,10 @@ builder.queryFields((t) => ({
       contactId: t.arg.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
       status: t.arg({ type: ConversationStatusEnum }),
       tagIds: t.arg.globalIDList({ for: TagRef, validate: z.array(idOf("Tag")).max(50).nullish() }),
+      offset: t.arg.int(offsetArgOptions),
     },
     resolve: (query, _root, args, ctx) =>
-      ctx.prisma.conversation.findMany({ ...query, where: conversationWhere(ctx, args), orderBy: newestFirst }),
+      ctx.prisma.conversation.findMany({ ...withOffset(query, args.offset), where: conversationWhere(ctx, args), orderBy: newestFirst }),
     totalCount: (_parent, args, ctx) => ctx.prisma.conversation.count({ where: conversationWhere(ctx, args) }),
   }),
   tags: t.prismaConnection({

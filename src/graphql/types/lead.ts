@@ -1,5 +1,6 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
+import { offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { leadEvent } from "../../events/events.js";
 import { orNotFound } from "../errors.js";
@@ -23,6 +24,11 @@ export const LeadRef = builder.prismaNode("Lead", {
     crmExternalId: t.exposeString("crmExternalId", { nullable: true }),
     contact: t.relation("contact", { nullable: true }),
     conversation: t.relation("conversation", { nullable: true }),
+    contactId: t.globalID({ nullable: true, resolve: (lead) => (lead.contactId ? { type: "Contact", id: lead.contactId } : null) }),
+    conversationId: t.globalID({
+      nullable: true,
+      resolve: (lead) => (lead.conversationId ? { type: "Conversation", id: lead.conversationId } : null),
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
   }),
@@ -47,10 +53,11 @@ builder.queryField("leads", (t) =>
     args: {
       status: t.arg({ type: LeadStatusEnum }),
       sort: t.arg({ type: LeadSort, defaultValue: "NEWEST" }),
+      offset: t.arg.int(offsetArgOptions),
     },
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.lead.findMany({
-        ...query,
+        ...withOffset(query, args.offset),
         where: leadWhere(ctx, args.status),
         orderBy:
           args.sort === "SCORE"

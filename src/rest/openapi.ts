@@ -1,0 +1,75 @@
+// OpenAPI 3.1 for each dialect, generated from its route table (served at /openapi/<name>.json).
+import { z } from "zod";
+import type { Dialect, Route } from "./route.js";
+
+/** JSON Schema 2020-12 (OpenAPI 3.1's own dialect) without the $schema marker. */
+function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" });
+  return rest;
+}
+
+const ERROR_STATUSES: Record<number, string> = {
+  400: "Malformed request body",
+  401: "Missing, invalid, revoked or expired token",
+  403: "The token lacks a required scope (named in the body)",
+  404: "Unknown path, or a resource that does not exist or belongs to another tenant",
+  409: "Conflicts with an existing resource",
+  422: "Validation failed; the body maps each field to its messages",
+  500: "Unexpected error",
+};
+
+function operation(route: Route, dialect: Dialect) {
+  const parameters = [
+    ...Object.entries(route.params?.shape ?? {}).map(([name, schema]) => ({
+      name,
+      in: "path",
+      required: true,
+      schema: jsonSchema(schema as z.ZodType, "input"),
+    })),
+    ...Object.entries(route.query?.shape ?? {}).map(([name, schema]) => ({
+      name,
+      in: "query",
+      required: !(schema as z.ZodType).safeParse(undefined).success,
+      schema: jsonSchema(schema as z.ZodType, "input"),
+    })),
+  ];
+  const success = route.status ?? 200;
+  return {
+    operationId: route.operation,
+    summary: route.summary,
+    security: [{ bearerAuth: route.scopes }],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body, "input") } } } } : {}),
+    responses: {
+      [success]: { description: "Success", content: { "application/json": { schema: jsonSchema(route.response, "output") } } },
+      ...Object.fromEntries(
+        Object.entries(ERROR_STATUSES).map(([status, description]) => [
+          status,
+          { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+        ]),
+      ),
+    },
+  };
+}
+
+export function openApiDocument(dialect: Dialect) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of dialect.routes) {
+    const path = route.path.replace(/:(\w+)/g, "{$1}");
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route, dialect);
+  }
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: dialect.title,
+      version: "1.0.0",
+      description: `Served by Engagement Graph for ${dialect.formats.join(" and ")} tokens; generated from its route table.`,
+    },
+    servers: dialect.basePaths.map((url) => ({ url: url || "/" })),
+    components: {
+      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
+      schemas: { Error: jsonSchema(dialect.errorSchema, "output") },
+    },
+    paths,
+  };
+}

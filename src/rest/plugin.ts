@@ -1,0 +1,189 @@
+// The REST compatibility layer as a yoga plugin: the token's format picks the dialect, the
+// route runs its GraphQL operation through yoga's own envelope (so error masking and every
+// other plugin apply), and the dialect shapes the result or the failure.
+import type { GraphQLError } from "graphql";
+import type { Plugin, YogaServerInstance } from "graphql-yoga";
+import { dialectScopeName } from "../auth/scopes.js";
+import { tokenFormatOf } from "../auth/tokens.js";
+import { authenticate, bearerToken, type Viewer } from "../auth/viewer.js";
+import type { Database } from "../db/client.js";
+import type { TokenFormat } from "../generated/prisma/enums.js";
+import type { Context } from "../graphql/context.js";
+import { schema } from "../graphql/schema.js";
+import type { ServerContext } from "../http/server.js";
+import type { Live } from "../live/registry.js";
+import { loadDocument } from "./documents.js";
+import { openApiDocument } from "./openapi.js";
+import { RestFailure, type Dialect, type Failure, type RestRequest, type Route } from "./route.js";
+
+/** Paths the dialects live under; everything else is left to yoga (GraphQL, health). */
+const REST_PATHS = /^\/(api\/v1|v1|Company)(\/|$)/;
+const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
+
+const STATUS_OF_CODE: Record<string, number> = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  BAD_USER_INPUT: 422,
+  QUERY_TOO_COMPLEX: 400,
+  PAYLOAD_TOO_LARGE: 413,
+};
+
+/**
+ * A validation message without GraphQL's framing ("Variable "$input" got invalid value … at
+ * "input.score"; " or "input.score: "), which names variables the REST caller never sent.
+ */
+function restMessage(message: string): string {
+  return message.replace(/^Variable "\$\w+" got invalid value .*?; /s, "").replace(/^[\w.[\]]+: /, "");
+}
+
+/** "/contacts/:id" as a regular expression capturing :id. */
+function compilePath(path: string): RegExp {
+  const pattern = path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:(\w+)/g, "(?<$1>[^/]+)");
+  return new RegExp(`^${pattern}/?$`);
+}
+
+interface CompiledDialect {
+  dialect: Dialect;
+  document: ReturnType<typeof loadDocument>;
+  routes: { route: Route; pattern: RegExp }[];
+}
+
+/** The body of a 401 for a caller whose token names no dialect: plain and self-explaining. */
+const unknownCaller = {
+  error: {
+    code: "UNAUTHENTICATED",
+    message: "Send a valid API token: Authorization: Bearer <token> (vela_live_sk_…, convo_…, vapk_live_… or a Velents token)",
+  },
+};
+
+export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBytes: number): Plugin<Context, ServerContext> {
+  const compiled: CompiledDialect[] = dialects.map((dialect) => ({
+    dialect,
+    document: loadDocument(schema, dialect),
+    routes: dialect.routes.map((route) => ({ route, pattern: compilePath(route.path) })),
+  }));
+  const byFormat = new Map<TokenFormat, CompiledDialect>(compiled.flatMap((each) => each.dialect.formats.map((format) => [format, each])));
+  const openApi = new Map(dialects.map((dialect) => [dialect.name, JSON.stringify(openApiDocument(dialect), null, 2)]));
+  let yoga: YogaServerInstance<ServerContext, Context>;
+
+  const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+
+  const fail = (dialect: Dialect, failure: Failure) =>
+    json(failure.status, dialect.error(failure), failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
+
+  /** The failure for a GraphQL result's errors, in the route's own field names. */
+  function failureOf(errors: readonly GraphQLError[], route: Route, format: TokenFormat, params: Record<string, string>): Failure {
+    const first = errors[0]!;
+    const code = String(first.extensions.code ?? "INTERNAL_SERVER_ERROR");
+    const nameOf = (field: unknown) => (typeof field === "string" ? (route.fields?.[field] ?? field) : undefined);
+    if (code === "BAD_USER_INPUT") {
+      const named = errors.map((error) => ({ name: nameOf(error.extensions.field), message: restMessage(error.message) }));
+      // A malformed id in the path names no row: the answer is the same as for an unknown one.
+      if (named.some(({ name }) => name !== undefined && name in params)) {
+        return { status: 404, code: "NOT_FOUND", message: "Not found" };
+      }
+      const fields: Record<string, string[]> = {};
+      for (const { name, message } of named) (fields[name ?? "body"] ??= []).push(message);
+      return { status: 422, code, message: named[0]!.name ? `${named[0]!.name}: ${named[0]!.message}` : named[0]!.message, fields };
+    }
+    if (code === "FORBIDDEN" && typeof first.extensions.scope === "string") {
+      const scope = dialectScopeName(format, first.extensions.scope);
+      return { status: 403, code, message: `This token lacks the ${scope} scope`, scope };
+    }
+    const status = STATUS_OF_CODE[code] ?? 500;
+    return { status, code, message: status === 500 ? "Unexpected error" : first.message };
+  }
+
+  async function readBody(request: Request): Promise<Record<string, unknown>> {
+    const declared = Number(request.headers.get("content-length") ?? 0);
+    const tooLarge = new RestFailure({ status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
+    if (declared > maxBodyBytes) throw tooLarge;
+    const text = await request.text();
+    if (Buffer.byteLength(text) > maxBodyBytes) throw tooLarge;
+    if (text.trim() === "") return {};
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new RestFailure({ status: 400, code: "MALFORMED_BODY", message: "The request body is not valid JSON" });
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new RestFailure({ status: 400, code: "MALFORMED_BODY", message: "The request body must be a JSON object" });
+    }
+    return body as Record<string, unknown>;
+  }
+
+  async function run(target: CompiledDialect, route: Route, viewer: Viewer, request: RestRequest) {
+    const variables = route.variables(request);
+    const { execute, contextFactory, schema: enveloped } = yoga.getEnveloped({
+      viewer,
+      liveSession: live.forRequest(viewer),
+    } as Parameters<typeof yoga.getEnveloped>[0]);
+    const result = await execute({
+      schema: enveloped,
+      document: target.document,
+      operationName: route.operation,
+      variableValues: variables,
+      contextValue: await contextFactory(),
+    });
+    // Routes run queries and mutations only, never subscriptions, so the result is single.
+    return result as { data?: Record<string, unknown> | null; errors?: readonly GraphQLError[] };
+  }
+
+  async function handle(request: Request, pathname: string): Promise<Response> {
+    const token = bearerToken(request.headers.get("authorization"));
+    const format = token ? tokenFormatOf(token) : undefined;
+    const target = format ? byFormat.get(format) : undefined;
+    if (!token || !format || !target) return json(401, unknownCaller, { "WWW-Authenticate": "Bearer" });
+    const { dialect } = target;
+    try {
+      const viewer = await authenticate(db.prisma, token);
+      if (!viewer) {
+        return fail(dialect, { status: 401, code: "UNAUTHENTICATED", message: "The API token is invalid, revoked or expired" });
+      }
+      const base = dialect.basePaths.find((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+      const relative = base === undefined ? undefined : pathname.slice(base.length) || "/";
+      const matches = relative === undefined ? [] : target.routes.filter(({ pattern }) => pattern.test(relative));
+      const match = matches.find(({ route }) => route.method === request.method);
+      if (!match) {
+        if (matches.length === 0) return fail(dialect, { status: 404, code: "NOT_FOUND", message: `No such path: ${request.method} ${pathname}` });
+        const allow = matches.map(({ route }) => route.method).join(", ");
+        return json(405, dialect.error({ status: 405, code: "METHOD_NOT_ALLOWED", message: `${request.method} is not allowed here; use ${allow}` }), { Allow: allow });
+      }
+      const { route, pattern } = match;
+      const params = Object.fromEntries(
+        Object.entries(pattern.exec(relative!)?.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]),
+      );
+      const restRequest: RestRequest = {
+        params,
+        query: new URL(request.url).searchParams,
+        body: METHODS_WITH_BODY.has(request.method) ? await readBody(request) : {},
+      };
+      const result = await run(target, route, viewer, restRequest);
+      if (result.errors?.length) return fail(dialect, failureOf(result.errors, route, format!, params));
+      return json(route.status ?? 200, route.result(result.data ?? {}, restRequest));
+    } catch (error) {
+      if (error instanceof RestFailure) return fail(dialect, error.failure);
+      console.error(error);
+      return fail(dialect, { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error" });
+    }
+  }
+
+  return {
+    onYogaInit({ yoga: instance }) {
+      yoga = instance as YogaServerInstance<ServerContext, Context>;
+    },
+    async onRequest({ request, url, endResponse }) {
+      const spec = /^\/openapi\/(\w+)\.json$/.exec(url.pathname);
+      if (spec && request.method === "GET") {
+        const body = openApi.get(spec[1]!);
+        if (body) return endResponse(new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } }));
+      }
+      if (!REST_PATHS.test(url.pathname)) return;
+      endResponse(await handle(request, url.pathname));
+    },
+  };
+}
