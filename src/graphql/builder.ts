@@ -44,6 +44,9 @@ export const builder = new SchemaBuilder<{
   // returns, so an integration holding only leads:write can read back the lead it created
   // (nested objects still need their own read scopes).
   scopeAuth: {
+    // Subscriptions check their scope when they start, not only on each event: a token
+    // without it must not hold a stream open or learn when changes happen.
+    authorizeOnSubscribe: true,
     authScopes: (context) => ({ scope: (scope: Scope) => context.viewer.scopes.has(scope) }),
     unauthorizedError: (_parent, _context, _info, result) => forbidden(missingScope(result.failure) ?? "required"),
   },

@@ -53,6 +53,9 @@ export const subscriptionOverflow = (buffered: number) =>
  * for `Variable "$input" got invalid value "X" at "input.channelType"; ...`.
  */
 export function coercionErrorField(message: string): string | undefined {
+  // Pothos' connection arguments: 'Argument "first" must be a non-negative integer'.
+  const argument = /^Argument "(\w+)"/.exec(message)?.[1];
+  if (argument) return argument;
   const variable = /^Variable "\$(\w+)"/.exec(message)?.[1];
   if (!variable) return undefined;
   const at = /^Variable "\$\w+" got invalid value .*? at "([\w.[\]]+)";/s.exec(message)?.[1] ?? variable;

@@ -51,10 +51,15 @@ function maskError(error: unknown, message: string): Error {
         })
       : typed;
   if (error instanceof GraphQLError && (original == null || original instanceof GraphQLError)) {
+    // Scalars' own errors (DateTime) have a code but not the argument they were about.
+    if (error.extensions.code === "BAD_USER_INPUT" && error.extensions.field === undefined) {
+      const field = coercionErrorField(error.message);
+      return field ? located(badInput(field, error.message)) : error;
+    }
     return error.extensions.code ? error : located(badInput(coercionErrorField(error.message), error.message));
   }
   // Pothos rejects a global id of the wrong type ("ID: con_… is not of type: Lead").
-  if (original instanceof PothosValidationError) return located(badInput(undefined, original.message));
+  if (original instanceof PothosValidationError) return located(badInput(coercionErrorField(original.message), original.message));
   switch (prismaErrorCode(original)) {
     case "P2002":
       return located(conflict("A record with these values already exists"));

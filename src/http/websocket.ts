@@ -48,6 +48,8 @@ export function attachWebSocket(
         const { socket, request } = ctx.extra;
         const token = tokenOf(ctx.connectionParams, request);
         const viewer = token ? await authenticate(db.prisma, token) : undefined;
+        // Closed while we waited: onClose has already run, so nothing would release a slot.
+        if (socket.readyState !== socket.OPEN) return false;
         // Closing here first picks the code; graphql-ws' own close after `false` is then a no-op.
         if (!viewer) {
           socket.close(CLOSE_CODES.unauthorized, "Unauthorized: send a valid token as connection_init { authorization: \"Bearer …\" }");

@@ -108,7 +108,8 @@ export function createLive(prisma: PrismaClient, bus: EventBus, limits: Config["
         stopListening();
         this.streams.delete(stream);
         if (this.perRequest) unregister(this);
-        if (this.revoked && this.streams.size === 0) this.closeSocket?.(CLOSE_CODES.unauthorized, "Token revoked or expired");
+        // On the next turn: graphql-ws sends the stream's `complete` right after this cleanup.
+        if (this.revoked && this.streams.size === 0) setImmediate(() => this.closeSocket?.(CLOSE_CODES.unauthorized, "Token revoked or expired"));
       });
       const stopListening = listen(this.viewer.tenant.id, stream);
       this.streams.add(stream);
