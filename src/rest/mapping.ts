@@ -27,9 +27,9 @@ export function pageVariables(page: string | null, size: string | null, defaultS
 }
 
 /** A bare uuid from a path as a global id; anything else cannot name a row: 404. */
-export function pathId(type: IdType, value: string, what: string = type): string {
+export function pathId(type: IdType, value: string): string {
   const id = globalIdOf(type, value);
-  if (!id) throw notFoundFailure(what);
+  if (!id) throw notFoundFailure();
   return id;
 }
 

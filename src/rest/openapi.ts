@@ -13,7 +13,9 @@ const ERROR_STATUSES: Record<number, string> = {
   401: "Missing, invalid, revoked or expired token",
   403: "The token lacks a required scope (named in the body)",
   404: "Unknown path, or a resource that does not exist or belongs to another tenant",
+  405: "The path exists, but not for this method (the Allow header lists those it has)",
   409: "Conflicts with an existing resource",
+  413: "Request body too large",
   422: "Validation failed; the body maps each field to its messages",
   500: "Unexpected error",
 };

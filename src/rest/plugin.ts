@@ -14,7 +14,7 @@ import type { ServerContext } from "../http/server.js";
 import type { Live } from "../live/registry.js";
 import { loadDocument } from "./documents.js";
 import { openApiDocument } from "./openapi.js";
-import { RestFailure, type Dialect, type Failure, type RestRequest, type Route } from "./route.js";
+import { notFoundFailure, RestFailure, type Dialect, type Failure, type RestRequest, type Route } from "./route.js";
 
 /** Paths the dialects live under; everything else is left to yoga (GraphQL, health). */
 const REST_PATHS = /^\/(api\/v1|v1|Company)(\/|$)/;
@@ -30,12 +30,30 @@ const STATUS_OF_CODE: Record<string, number> = {
   PAYLOAD_TOO_LARGE: 413,
 };
 
+/** GraphQL's coercion messages in words that name nothing of GraphQL (its types, variables, ids). */
+const PLAIN_MESSAGES: [RegExp, (dialect: Dialect, ...groups: string[]) => string][] = [
+  [/^Variable "\$\w+" of required type "[^"]+" was not provided\.$/, () => "is required"],
+  [/^Variable "\$\w+" of non-null type "[^"]+" must not be null\.$/, () => "must not be null"],
+  [/^Field "\w+" of required type "[^"]+" was not provided\.$/, () => "is required"],
+  [/^Field "\w+" is not defined by type "\w+"\.$/, () => "is not a known field"],
+  [/^Value .* does not exist in "(\w+)" enum\..*$/s, (dialect, name) => `must be one of: ${dialect.enumValues?.[name!] ?? "the documented values"}`],
+  [/^Enum "(\w+)" cannot represent non-string value: .*$/s, (dialect, name) => `must be one of: ${dialect.enumValues?.[name!] ?? "the documented values"}`],
+  [/^String cannot represent a non string value: .*$/s, () => "must be a string"],
+  [/^Int cannot represent non(?:-integer| 32-bit signed integer) value: .*$/s, () => "must be an integer"],
+  [/^must be a \w+ id \(\w+_…\)$/, () => "must be a valid id"],
+];
+
 /**
- * A validation message without GraphQL's framing ("Variable "$input" got invalid value … at
- * "input.score"; " or "input.score: "), which names variables the REST caller never sent.
+ * A validation message for a REST caller: without GraphQL's framing ("Variable "$input" got
+ * invalid value … at "input.score"; " or "input.score: ") and in plain words.
  */
-function restMessage(message: string): string {
-  return message.replace(/^Variable "\$\w+" got invalid value .*?; /s, "").replace(/^[\w.[\]]+: /, "");
+function restMessage(message: string, dialect: Dialect): string {
+  const bare = message.replace(/^Variable "\$\w+" got invalid value .*?; /s, "").replace(/^[\w.[\]]+: /, "");
+  for (const [pattern, plain] of PLAIN_MESSAGES) {
+    const match = pattern.exec(bare);
+    if (match) return plain(dialect, ...match.slice(1));
+  }
+  return bare;
 }
 
 /** "/contacts/:id" as a regular expression capturing :id. */
@@ -75,20 +93,27 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     json(failure.status, dialect.error(failure), failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
 
   /** The failure for a GraphQL result's errors, in the route's own field names. */
-  function failureOf(errors: readonly GraphQLError[], route: Route, format: TokenFormat, params: Record<string, string>): Failure {
+  function failureOf(errors: readonly GraphQLError[], route: Route, dialect: Dialect, format: TokenFormat, params: Record<string, string>): Failure {
     const first = errors[0]!;
     const code = String(first.extensions.code ?? "INTERNAL_SERVER_ERROR");
-    const nameOf = (field: unknown) => (typeof field === "string" ? (route.fields?.[field] ?? field) : undefined);
+    // "input.ids.1" is about `ids`: the map names fields, not their elements.
+    const nameOf = (field: unknown) => {
+      if (typeof field !== "string") return undefined;
+      const path = field.replace(/\.\d+|\[\d+\]/g, "");
+      return route.fields?.[path] ?? path;
+    };
     if (code === "BAD_USER_INPUT") {
-      const named = errors.map((error) => ({ name: nameOf(error.extensions.field), message: restMessage(error.message) }));
+      const named = errors.map((error) => ({ name: nameOf(error.extensions.field), message: restMessage(error.message, dialect) }));
       // A malformed id in the path names no row: the answer is the same as for an unknown one.
-      if (named.some(({ name }) => name !== undefined && name in params)) {
-        return { status: 404, code: "NOT_FOUND", message: "Not found" };
-      }
+      if (named.some(({ name }) => name !== undefined && name in params)) return notFoundFailure().failure;
       const fields: Record<string, string[]> = {};
       for (const { name, message } of named) (fields[name ?? "body"] ??= []).push(message);
       return { status: 422, code, message: named[0]!.name ? `${named[0]!.name}: ${named[0]!.message}` : named[0]!.message, fields };
     }
+    // The id in the path, or a node lookup: one body whatever the schema said. A referenced id
+    // in a body keeps its message ("Conversation not found"), which names what was missing.
+    const field = nameOf(first.extensions.field);
+    if (code === "NOT_FOUND" && (field === undefined || field in params)) return notFoundFailure().failure;
     if (code === "FORBIDDEN" && typeof first.extensions.scope === "string") {
       const scope = dialectScopeName(format, first.extensions.scope);
       return { status: 403, code, message: `This token lacks the ${scope} scope`, scope };
@@ -137,7 +162,9 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     const token = bearerToken(request.headers.get("authorization"));
     const format = token ? tokenFormatOf(token) : undefined;
     const target = format ? byFormat.get(format) : undefined;
-    if (!token || !format || !target) return json(401, unknownCaller, { "WWW-Authenticate": "Bearer" });
+    if (!token || !format) return json(401, unknownCaller, { "WWW-Authenticate": "Bearer" });
+    // A format with no REST paths yet (Velents Agent.sa): the token may be fine, the path is not.
+    if (!target) return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
     const { dialect } = target;
     try {
       const viewer = await authenticate(db.prisma, token);
@@ -154,16 +181,22 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
         return json(405, dialect.error({ status: 405, code: "METHOD_NOT_ALLOWED", message: `${request.method} is not allowed here; use ${allow}` }), { Allow: allow });
       }
       const { route, pattern } = match;
-      const params = Object.fromEntries(
-        Object.entries(pattern.exec(relative!)?.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]),
-      );
+      let params: Record<string, string>;
+      try {
+        params = Object.fromEntries(
+          Object.entries(pattern.exec(relative!)?.groups ?? {}).map(([key, value]) => [key, decodeURIComponent(value)]),
+        );
+      } catch {
+        // Broken percent-encoding cannot spell an id that exists.
+        throw notFoundFailure();
+      }
       const restRequest: RestRequest = {
         params,
         query: new URL(request.url).searchParams,
         body: METHODS_WITH_BODY.has(request.method) ? await readBody(request) : {},
       };
       const result = await run(target, route, viewer, restRequest);
-      if (result.errors?.length) return fail(dialect, failureOf(result.errors, route, format!, params));
+      if (result.errors?.length) return fail(dialect, failureOf(result.errors, route, dialect, format!, params));
       return json(route.status ?? 200, route.result(result.data ?? {}, restRequest));
     } catch (error) {
       if (error instanceof RestFailure) return fail(dialect, error.failure);

@@ -67,6 +67,8 @@ export interface Dialect {
   routes: Route[];
   error(failure: Failure): unknown;
   errorSchema: z.ZodType;
+  /** How 422 messages list a GraphQL enum's values in this dialect, e.g. { ChannelType: "whatsapp, voice" }. */
+  enumValues?: Record<string, string>;
 }
 
 /** Thrown by a route's mappers (an id that cannot name a row, say); rendered like any failure. */
@@ -76,5 +78,8 @@ export class RestFailure extends Error {
   }
 }
 
-export const notFoundFailure = (what: string): RestFailure =>
-  new RestFailure({ status: 404, code: "NOT_FOUND", message: `${what} not found` });
+/**
+ * Every 404 for an id in a path says just "Not found": an unknown, malformed or other
+ * tenant's id must get one and the same body, however the schema worded it.
+ */
+export const notFoundFailure = (): RestFailure => new RestFailure({ status: 404, code: "NOT_FOUND", message: "Not found" });

@@ -1,5 +1,8 @@
 // Every REST dialect this service speaks; the token's format picks one (DESIGN.md).
 import type { Dialect } from "../route.js";
 import { convo } from "./convo.js";
+import { velents } from "./velents.js";
+import { veleria } from "./veleria.js";
+import { vorel } from "./vorel.js";
 
-export const dialects: Dialect[] = [convo];
+export const dialects: Dialect[] = [convo, veleria, vorel, velents];

@@ -1,0 +1,406 @@
+// The Vorel REST dialect (src/rest/dialects/vorel.ts) on a real server: the documented
+// example requests, every rule of POST /api/v1/conversations, leads that require an existing
+// conversation, Vorel's error envelope, and every success checked against the served OpenAPI.
+import { randomBytes } from "node:crypto";
+import Ajv2020 from "ajv/dist/2020.js";
+import addFormats from "ajv-formats";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { toCanonicalScopes } from "../src/auth/scopes.js";
+import { snapshot } from "./fixtures.js";
+import { startTestServer, type TestServer, type TestTenant } from "./harness.js";
+
+let server: TestServer;
+let origin: string;
+let openApi: any;
+// ajv is CommonJS: under NodeNext its class is the default export's `default`.
+const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+addFormats.default(ajv);
+
+beforeAll(async () => {
+  server = await startTestServer();
+  origin = new URL(server.url).origin;
+  openApi = await (await fetch(`${origin}/openapi/vorel.json`)).json();
+});
+afterAll(() => server?.close());
+
+interface Reply {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+/** A request to the service; `body` a value is sent as JSON, a string as it is. */
+async function call(method: string, path: string, token: string | null, body?: unknown): Promise<Reply> {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const response = await fetch(`${origin}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json(), headers: response.headers };
+}
+
+/** Checks a reply against the served OpenAPI document: its route's success schema, or the Error schema. */
+function expectDocumented(method: string, path: string, reply: Reply) {
+  const operation = openApi.paths[path]?.[method.toLowerCase()];
+  expect(operation, `${method} ${path} in the OpenAPI document`).toBeDefined();
+  const response = operation.responses[String(reply.status)];
+  expect(response, `status ${reply.status} of ${method} ${path} in the OpenAPI document`).toBeDefined();
+  const schema = response.content["application/json"].schema;
+  const validate = ajv.compile(schema.$ref ? openApi.components.schemas.Error : schema);
+  expect(validate(reply.body), JSON.stringify({ errors: validate.errors, body: reply.body })).toBe(true);
+}
+
+const post = (path: string, token: string | null, body?: unknown) => call("POST", `/api/v1${path}`, token, body);
+
+/** Vorel's documented example request, with real values. */
+const example = (overrides: Record<string, unknown> = {}) => ({
+  channel: "whatsapp",
+  customer_identifier: `+9715${randomBytes(4).readUInt32BE() % 100_000_000}`,
+  customer_name: "Amira Haddad",
+  customer_language: "ar",
+  ...overrides,
+});
+
+const vorelRead = toCanonicalScopes("VOREL", ["read"]);
+
+let tenant: TestTenant;
+let writer: string;
+beforeAll(async () => {
+  tenant = await server.createTenant("Vorel");
+  writer = await tenant.tokenWith([...toCanonicalScopes("VOREL", ["read", "leads:write"]), "conversations:write"], "VOREL");
+});
+
+/** A conversation created over Vorel, for the lead tests. */
+async function createConversation(token = writer, overrides: Record<string, unknown> = {}) {
+  const reply = await post("/conversations", token, example(overrides));
+  expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+  return reply.body;
+}
+
+describe("OpenAPI document", () => {
+  test("serves both routes under /api/v1 with the error envelope", () => {
+    expect(openApi.openapi).toBe("3.1.0");
+    expect(openApi.servers).toEqual([{ url: "/api/v1" }]);
+    expect(Object.keys(openApi.paths).sort()).toEqual(["/conversations", "/leads"]);
+    expect(openApi.paths["/conversations"].post.responses["201"]).toBeDefined();
+    expect(openApi.paths["/leads"].post.security).toEqual([{ bearerAuth: ["leads:write"] }]);
+    expect(openApi.components.schemas.Error.required).toEqual(["error"]);
+  });
+});
+
+describe("POST /api/v1/conversations", () => {
+  test("the documented example answers 201 with exactly the documented fields", async () => {
+    const body = example();
+    const reply = await post("/conversations", writer, body);
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    expectDocumented("POST", "/conversations", reply);
+    expect(Object.keys(reply.body).sort()).toEqual(
+      [
+        "id",
+        "channel",
+        "customer_identifier",
+        "status",
+        "created_at",
+        "customer_name",
+        "customer_language",
+        "first_message_at",
+        "last_message_at",
+      ].sort(),
+    );
+    expect(reply.body).toMatchObject({
+      channel: "whatsapp",
+      customer_identifier: body.customer_identifier,
+      status: "active",
+      customer_name: "Amira Haddad",
+      customer_language: "ar",
+      first_message_at: null,
+      last_message_at: null,
+    });
+    expect(reply.body.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(Date.now() - Date.parse(reply.body.created_at)).toBeLessThan(60_000);
+  });
+
+  test("every documented channel, and the optional fields omitted or null", async () => {
+    for (const channel of ["whatsapp", "voice", "webform", "instagram", "email"]) {
+      const reply = await post("/conversations", writer, { channel, customer_identifier: `id-${randomBytes(4).toString("hex")}` });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+      expectDocumented("POST", "/conversations", reply);
+      expect(reply.body).toMatchObject({ channel, status: "active", customer_name: null, customer_language: null });
+    }
+    const nulls = await post("/conversations", writer, example({ customer_name: null, customer_language: null }));
+    expect(nulls.status).toBe(201);
+    expectDocumented("POST", "/conversations", nulls);
+    expect(nulls.body).toMatchObject({ customer_name: null, customer_language: null });
+  });
+
+  test("the limits themselves are accepted", async () => {
+    for (const overrides of [
+      { customer_identifier: "x".repeat(255) },
+      { customer_identifier: "1" },
+      { customer_name: "n".repeat(200) },
+      { customer_language: "en" },
+      { customer_language: "en-US" },
+    ]) {
+      const reply = await post("/conversations", writer, example(overrides));
+      expect(reply.status, JSON.stringify({ overrides, body: reply.body })).toBe(201);
+      expectDocumented("POST", "/conversations", reply);
+    }
+  });
+
+  const invalid: [string, Record<string, unknown>, string][] = [
+    ["an undocumented channel", { channel: "telegram" }, "channel"],
+    ["a channel in another case", { channel: "WhatsApp" }, "channel"],
+    ["a GraphQL enum name", { channel: "WHATSAPP" }, "channel"],
+    ["a GraphQL-only channel", { channel: "TELEGRAM" }, "channel"],
+    ["a channel that is not a string", { channel: 5 }, "channel"],
+    ["a null channel", { channel: null }, "channel"],
+    ["no channel", { channel: undefined }, "channel"],
+    ["an empty customer_identifier", { customer_identifier: "" }, "customer_identifier"],
+    ["a blank customer_identifier", { customer_identifier: "   " }, "customer_identifier"],
+    ["a 256-character customer_identifier", { customer_identifier: "x".repeat(256) }, "customer_identifier"],
+    ["no customer_identifier", { customer_identifier: undefined }, "customer_identifier"],
+    ["a customer_identifier that is not a string", { customer_identifier: 971500000001 }, "customer_identifier"],
+    ["a 201-character customer_name", { customer_name: "n".repeat(201) }, "customer_name"],
+    ["a language name", { customer_language: "english" }, "customer_language"],
+    ["an upper-case language", { customer_language: "EN" }, "customer_language"],
+    ["a lower-case region", { customer_language: "en-us" }, "customer_language"],
+  ];
+  test.each(invalid)("%s answers 422 naming the field", async (_label, overrides, field) => {
+    const before = await snapshot(server, tenant.id);
+    const reply = await post("/conversations", writer, example(overrides));
+    expect(reply.status, JSON.stringify(reply.body)).toBe(422);
+    expectDocumented("POST", "/conversations", reply);
+    expect(reply.body.error.code).toBe("validation_error");
+    expect(Object.keys(reply.body.error.fields)).toEqual([field]);
+    expect(reply.body.error.message).toMatch(new RegExp(`^${field}: `));
+    // Nothing of GraphQL's vocabulary reaches a Vorel caller.
+    expect(JSON.stringify(reply.body)).not.toMatch(/Variable|\$|ChannelType|customerIdentifier|customerName|customerLanguage|WHATSAPP|TELEGRAM/);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("messages say what is wrong in Vorel's terms", async () => {
+    const channel = await post("/conversations", writer, example({ channel: "telegram" }));
+    expect(channel.body.error.fields.channel).toEqual(["must be one of: whatsapp, voice, webform, instagram, email"]);
+    const missing = await post("/conversations", writer, { channel: "voice" });
+    expect(missing.body.error).toEqual({
+      code: "validation_error",
+      message: "customer_identifier: is required",
+      fields: { customer_identifier: ["is required"] },
+    });
+  });
+
+  test("409 for an existing channel + customer_identifier pair; another channel with the same identifier is a new conversation", async () => {
+    const body = example({ channel: "voice" });
+    const first = await post("/conversations", writer, body);
+    expect(first.status).toBe(201);
+    const before = await snapshot(server, tenant.id);
+    const again = await post("/conversations", writer, { ...body, customer_name: "Someone else" });
+    expect(again.status).toBe(409);
+    expectDocumented("POST", "/conversations", again);
+    expect(again.body).toEqual({ error: { code: "conflict", message: expect.stringContaining("already exists") } });
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+
+    const other = await post("/conversations", writer, { ...body, channel: "whatsapp" });
+    expect(other.status).toBe(201);
+    expect(other.body.id).not.toBe(first.body.id);
+    expect(other.body).toMatchObject({ channel: "whatsapp", customer_identifier: body.customer_identifier });
+  });
+
+  test("the same pair in another tenant is no conflict", async () => {
+    const body = example();
+    expect((await post("/conversations", writer, body)).status).toBe(201);
+    const other = await server.createTenant("Other");
+    const reply = await post("/conversations", await other.tokenWith(["conversations:write"], "VOREL"), body);
+    expect(reply.status).toBe(201);
+  });
+});
+
+describe("POST /api/v1/leads", () => {
+  test("creates a lead on an existing conversation: 201 with the snake_case lead", async () => {
+    const conversation = await createConversation();
+    const reply = await post("/leads", writer, {
+      conversation_id: conversation.id,
+      name: "Amira Haddad",
+      email: "amira@example.com",
+      phone: "+971500000001",
+      fields: { budget: "5k", name: "overridden" },
+      source: "webform",
+      score: 80,
+    });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    expectDocumented("POST", "/leads", reply);
+    expect(reply.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      conversation_id: conversation.id,
+      status: "new",
+      name: "Amira Haddad",
+      email: "amira@example.com",
+      phone: "+971500000001",
+      fields: { budget: "5k", name: "Amira Haddad", email: "amira@example.com", phone: "+971500000001" },
+      source: "webform",
+      score: 80,
+      created_at: expect.any(String),
+      updated_at: expect.any(String),
+    });
+    const row = await server.db.prisma.lead.findUniqueOrThrow({ where: { id: reply.body.id } });
+    expect(row).toMatchObject({ tenantId: tenant.id, conversationId: conversation.id, score: 80, source: "webform" });
+  });
+
+  test("conversation_id alone is enough", async () => {
+    const conversation = await createConversation();
+    const reply = await post("/leads", writer, { conversation_id: conversation.id });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    expectDocumented("POST", "/leads", reply);
+    expect(reply.body).toMatchObject({ name: null, email: null, phone: null, fields: {}, source: null, score: null });
+  });
+
+  test("without conversation_id, or with null: 422 naming conversation_id, nothing written", async () => {
+    const before = await snapshot(server, tenant.id);
+    for (const body of [{ name: "No conversation" }, { conversation_id: null, name: "Null conversation" }, {}]) {
+      const reply = await post("/leads", writer, body);
+      expect(reply.status, JSON.stringify(reply.body)).toBe(422);
+      expectDocumented("POST", "/leads", reply);
+      expect(Object.keys(reply.body.error.fields)).toEqual(["conversation_id"]);
+      expect(reply.body.error.message).toMatch(/^conversation_id: /);
+    }
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("an unknown conversation_id and another tenant's answer the same 404; a malformed one 422", async () => {
+    const other = await server.createTenant("Other");
+    const foreign = await createConversation(await other.tokenWith(["conversations:write"], "VOREL"));
+    const before = await snapshot(server, tenant.id);
+    const otherBefore = await snapshot(server, other.id);
+
+    const unknown = await post("/leads", writer, { conversation_id: "3c90c3cc-0d44-4b50-8888-8dd25736052a", name: "X" });
+    const foreignReply = await post("/leads", writer, { conversation_id: foreign.id, name: "X" });
+    expect(unknown.status).toBe(404);
+    expectDocumented("POST", "/leads", unknown);
+    expect(foreignReply.status).toBe(404);
+    expect(foreignReply.body).toEqual(unknown.body);
+    expect(unknown.body).toEqual({ error: { code: "not_found", message: "Conversation not found" } });
+
+    const malformed = await post("/leads", writer, { conversation_id: "not-a-uuid" });
+    expect(malformed.status).toBe(422);
+    expect(malformed.body.error.fields).toEqual({ conversation_id: ["must be a valid id"] });
+
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+    expect(await snapshot(server, other.id)).toEqual(otherBefore);
+  });
+
+  test("schema rules on the other fields: 422 naming them", async () => {
+    const conversation = await createConversation();
+    const before = await snapshot(server, tenant.id);
+    for (const [body, field] of [
+      [{ score: 101 }, "score"],
+      [{ score: "high" }, "score"],
+      [{ fields: "not an object" }, "fields"],
+      [{ source: "s".repeat(201) }, "source"],
+    ] as const) {
+      const reply = await post("/leads", writer, { conversation_id: conversation.id, ...body });
+      expect(reply.status, JSON.stringify(reply.body)).toBe(422);
+      expect(Object.keys(reply.body.error.fields)).toEqual([field]);
+    }
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+});
+
+describe("auth and errors", () => {
+  test("401 without a token: the service's generic body", async () => {
+    const reply = await post("/conversations", null, example());
+    expect(reply.status).toBe(401);
+    expect(reply.headers.get("www-authenticate")).toBe("Bearer");
+    expect(reply.body.error.code).toBe("UNAUTHENTICATED");
+    expect(reply.body.error.message).toContain("vapk_live_");
+  });
+
+  test("401 for an unknown Vorel key: Vorel's body", async () => {
+    const reply = await post("/conversations", `vapk_live_${randomBytes(24).toString("hex")}`, example());
+    expect(reply.status).toBe(401);
+    expectDocumented("POST", "/conversations", reply);
+    expect(reply.body).toEqual({ error: { code: "unauthenticated", message: "The API token is invalid, revoked or expired" } });
+  });
+
+  test("403 for a read-only key names the missing scope in Vorel's name; nothing written", async () => {
+    const reader = await tenant.tokenWith(vorelRead, "VOREL");
+    const conversation = await createConversation();
+    const before = await snapshot(server, tenant.id);
+    const lead = await post("/leads", reader, { conversation_id: conversation.id, name: "X" });
+    expect(lead.status).toBe(403);
+    expectDocumented("POST", "/leads", lead);
+    expect(lead.body).toEqual({ error: { code: "forbidden", message: "This token lacks the leads:write scope", scope: "leads:write" } });
+    const created = await post("/conversations", reader, example());
+    expect(created.status).toBe(403);
+    expect(created.body.error).toMatchObject({ code: "forbidden", scope: "conversations:write" });
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("a key with Vorel's leads:write (and nothing to create conversations) creates leads", async () => {
+    const conversation = await createConversation();
+    const leadsOnly = await tenant.tokenWith(toCanonicalScopes("VOREL", ["leads:write"]), "VOREL");
+    const reply = await post("/leads", leadsOnly, { conversation_id: conversation.id });
+    expect(reply.status, JSON.stringify(reply.body)).toBe(201);
+    const refused = await post("/conversations", leadsOnly, example());
+    expect(refused.body.error.scope).toBe("conversations:write");
+  });
+
+  test("400 for a body that is not JSON, or not an object", async () => {
+    const before = await snapshot(server, tenant.id);
+    for (const raw of ['{"channel": "whatsapp",', "[1, 2]", '"text"']) {
+      const reply = await post("/conversations", writer, raw);
+      expect(reply.status).toBe(400);
+      expectDocumented("POST", "/conversations", reply);
+      expect(reply.body.error.code).toBe("malformed_body");
+    }
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("404 for an unknown path, in Vorel's envelope", async () => {
+    for (const path of ["/api/v1/nothing-here", "/api/v1/conversations/x/y/z", "/v1/conversations"]) {
+      const reply = await call("POST", path, writer, example());
+      expect(reply.status, path).toBe(404);
+      expect(reply.body.error.code).toBe("not_found");
+      expect(Object.keys(reply.body)).toEqual(["error"]);
+    }
+  });
+});
+
+describe("one store with GraphQL", () => {
+  test("a conversation created over Vorel is in GraphQL's conversations", async () => {
+    const created = await createConversation(writer, { channel: "webform", customer_identifier: `amira-${randomBytes(3).toString("hex")}@example.com` });
+    const data = await server.ok(tenant, `{ conversations(first: 100) { edges { node { id channelType customerIdentifier customerName customerLanguage status } } } }`);
+    const node = data.conversations.edges.map((edge: any) => edge.node).find((each: any) => each.id === `conv_${created.id}`);
+    expect(node).toEqual({
+      id: `conv_${created.id}`,
+      channelType: "WEBFORM",
+      customerIdentifier: created.customer_identifier,
+      customerName: "Amira Haddad",
+      customerLanguage: "ar",
+      status: "OPEN",
+    });
+  });
+
+  test("a conversation created in GraphQL is the one Vorel conflicts with and attaches leads to", async () => {
+    const identifier = `+4811122${randomBytes(2).readUInt16BE()}`;
+    const data = await server.ok(
+      tenant,
+      `mutation($input: CreateConversationInput!) { createConversation(input: $input) { id } }`,
+      { input: { channelType: "INSTAGRAM", customerIdentifier: identifier } },
+    );
+    const id = data.createConversation.id.replace(/^conv_/, "");
+    const conflict = await post("/conversations", writer, { channel: "instagram", customer_identifier: identifier });
+    expect(conflict.status).toBe(409);
+    const lead = await post("/leads", writer, { conversation_id: id, name: "From GraphQL" });
+    expect(lead.status).toBe(201);
+    expect(lead.body.conversation_id).toBe(id);
+    const leads = await server.ok(tenant, `{ leads(first: 100) { edges { node { id conversationId fields } } } }`);
+    expect(leads.leads.edges.map((edge: any) => edge.node)).toContainEqual({
+      id: `lead_${lead.body.id}`,
+      conversationId: `conv_${id}`,
+      fields: { name: "From GraphQL" },
+    });
+  });
+});
