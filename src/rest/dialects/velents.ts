@@ -6,7 +6,7 @@
 // canonical scopes in src/auth/scopes.ts; canonical names are accepted too.
 //
 // This dialect speaks for VELENTS_SUPPORT tokens only. Velents Agent.sa tokens
-// (VELENTS_AGENT) have no routes yet, so they get the service's generic 401 on REST paths.
+// (VELENTS_AGENT) have no routes yet, so on REST paths they get a 404 saying so.
 //
 // Where the documentation is silent (README lists these):
 // - GET /Company/TenantAuth/me answers `{ data: { tenant_id, tenant: { id, name, slug, plan },
