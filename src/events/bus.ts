@@ -1,6 +1,7 @@
 // The pub/sub that carries domain events: in this process by default, through Redis when
 // REDIS_URL is set so that a change on one instance reaches subscribers on every instance.
 // Each tenant has its own channel, so an instance only receives the tenants it serves.
+import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import type { ControlEvent, DomainEvent } from "./events.js";
 
@@ -70,7 +71,14 @@ const PREFIX = "engagement-graph:";
 /** Errors repeat on every reconnect attempt during an outage; log one line per interval. */
 const ERROR_LOG_INTERVAL_MS = 10_000;
 
+/**
+ * Each instance delivers its own events to its own subscribers at once, and through Redis to
+ * the others (ignoring its own echo). Its subscribers then never depend on Redis: during an
+ * outage, or when the publishing connection comes back before the subscribing one has
+ * re-subscribed, Redis would drop the event. Other instances get what Redis delivers.
+ */
 export function createRedisBus(url: string): EventBus {
+  const origin = randomUUID();
   const options = {
     // Commands wait in the offline queue during an outage instead of failing after 20
     // attempts, so events published while Redis is down are sent once it is back.
@@ -96,25 +104,32 @@ export function createRedisBus(url: string): EventBus {
 
   subscriber.on("message", (prefixed: string, message: string) => {
     const channel = prefixed.slice(PREFIX.length);
-    let event: unknown;
+    let envelope: { origin: string; event: unknown };
     try {
-      event = JSON.parse(message);
+      envelope = JSON.parse(message);
     } catch {
       return console.error(`redis: ignored a malformed message on ${prefixed}`);
     }
-    if (channel === CONTROL) control.dispatch(channel, event as ControlEvent);
+    if (envelope.origin === origin) return;
+    if (channel === CONTROL) control.dispatch(channel, envelope.event as ControlEvent);
     // The channel names the tenant; an event claiming another tenant is never delivered.
-    else if ((event as DomainEvent).tenantId === channel.slice("tenant:".length)) events.dispatch(channel, event as DomainEvent);
+    else if ((envelope.event as DomainEvent).tenantId === channel.slice("tenant:".length)) events.dispatch(channel, envelope.event as DomainEvent);
   });
 
-  const send = (channel: string, payload: unknown) =>
-    void publisher.publish(PREFIX + channel, JSON.stringify(payload)).catch((error: Error) => {
+  const send = (channel: string, event: unknown) =>
+    void publisher.publish(PREFIX + channel, JSON.stringify({ origin, event })).catch((error: Error) => {
       console.error(`redis: could not publish on ${channel}: ${error.message}`);
     });
 
   return {
-    publish: (event) => send(tenantChannel(event.tenantId), event),
-    publishControl: (event) => send(CONTROL, event),
+    publish: (event) => {
+      queueMicrotask(() => events.dispatch(tenantChannel(event.tenantId), event));
+      send(tenantChannel(event.tenantId), event);
+    },
+    publishControl: (event) => {
+      queueMicrotask(() => control.dispatch(CONTROL, event));
+      send(CONTROL, event);
+    },
     subscribe: (tenantId, listener) => events.add(tenantChannel(tenantId), listener),
     onControl: (listener) => control.add(CONTROL, listener),
     status: () => (publisher.status === "ready" && subscriber.status === "ready" ? "up" : "down"),

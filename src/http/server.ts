@@ -201,10 +201,15 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "live" |
      */
     async close() {
       const closed = new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+      // Keep-alive connections that go idle during shutdown would otherwise hold it up until
+      // their timeout: close each as soon as it is idle.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       live.close();
+      // One turn for graphql-ws to send the ended subscriptions' `complete` messages.
+      await new Promise((resolve) => setImmediate(resolve));
       await websocket.dispose();
       server.closeIdleConnections();
-      await closed;
+      await closed.finally(() => clearInterval(sweep));
       await events.close();
     },
   };
