@@ -15,6 +15,7 @@ import { schema } from "../graphql/schema.js";
 import { createLive, type Live, type LiveSession } from "../live/registry.js";
 import { dialects } from "../rest/dialects/index.js";
 import { restApi } from "../rest/plugin.js";
+import { readBodyWithin } from "./body.js";
 import { attachWebSocket } from "./websocket.js";
 
 /** What yoga's context factory receives: the HTTP request, or a WebSocket connection's viewer. */
@@ -86,24 +87,9 @@ function requestGuard(maxBytes: number): Plugin {
       if (!ACCEPTED_BODY_TYPES.includes(type)) {
         return reject(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request as Content-Type: application/json");
       }
-      const declared = request.headers.get("content-length");
-      if (declared !== null) {
-        if (Number(declared) > maxBytes) reject(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${maxBytes} bytes`);
-        return;
-      }
-      if (!request.body) return;
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      const reader = request.body.getReader();
-      for (let part = await reader.read(); !part.done; part = await reader.read()) {
-        size += part.value.byteLength;
-        if (size > maxBytes) {
-          await reader.cancel();
-          return reject(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${maxBytes} bytes`);
-        }
-        chunks.push(part.value);
-      }
-      setRequest(new fetchAPI.Request(request.url, { method: "POST", headers: request.headers, body: Buffer.concat(chunks) }));
+      const body = await readBodyWithin(request, maxBytes);
+      if (!body) return reject(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${maxBytes} bytes`);
+      setRequest(new fetchAPI.Request(request.url, { method: "POST", headers: request.headers, body }));
     },
   };
 }

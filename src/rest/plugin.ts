@@ -12,6 +12,7 @@ import type { Context } from "../graphql/context.js";
 import { schema } from "../graphql/schema.js";
 import type { ServerContext } from "../http/server.js";
 import type { Live } from "../live/registry.js";
+import { readBodyWithin } from "../http/body.js";
 import { loadDocument } from "./documents.js";
 import { openApiDocument } from "./openapi.js";
 import { notFoundFailure, RestFailure, type Dialect, type Failure, type RestRequest, type Route } from "./route.js";
@@ -86,8 +87,10 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   const openApi = new Map(dialects.map((dialect) => [dialect.name, JSON.stringify(openApiDocument(dialect), null, 2)]));
   let yoga: YogaServerInstance<ServerContext, Context>;
 
+  // yoga's own Response: it is written out in one go, with Content-Length, where Node's
+  // global one would be streamed in chunks.
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
+    new yoga.fetchAPI.Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 
   const fail = (dialect: Dialect, failure: Failure) =>
     json(failure.status, dialect.error(failure), failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
@@ -123,11 +126,9 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   }
 
   async function readBody(request: Request): Promise<Record<string, unknown>> {
-    const declared = Number(request.headers.get("content-length") ?? 0);
-    const tooLarge = new RestFailure({ status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
-    if (declared > maxBodyBytes) throw tooLarge;
-    const text = await request.text();
-    if (Buffer.byteLength(text) > maxBodyBytes) throw tooLarge;
+    const raw = await readBodyWithin(request, maxBodyBytes);
+    if (!raw) throw new RestFailure({ status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
+    const text = raw.toString("utf8");
     if (text.trim() === "") return {};
     let body: unknown;
     try {
@@ -213,7 +214,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
       const spec = /^\/openapi\/(\w+)\.json$/.exec(url.pathname);
       if (spec && request.method === "GET") {
         const body = openApi.get(spec[1]!);
-        if (body) return endResponse(new Response(body, { headers: { "content-type": "application/json; charset=utf-8" } }));
+        if (body) return endResponse(new yoga.fetchAPI.Response(body, { headers: { "content-type": "application/json; charset=utf-8" } }));
       }
       if (!REST_PATHS.test(url.pathname)) return;
       endResponse(await handle(request, url.pathname));
