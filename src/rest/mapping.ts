@@ -18,12 +18,16 @@ export function intParam(value: string | null): number | string | undefined {
 /** A query string value, or undefined when absent or empty. */
 export const param = (value: string | null): string | undefined => (value === null || value === "" ? undefined : value);
 
-/** `page` (from 1) and a page size as `first`/`offset`; a bad page passes through to be rejected. */
-export function pageVariables(page: string | null, size: string | null, defaultSize: number) {
-  const first = intParam(size) ?? defaultSize;
+/**
+ * `page` (from 1) and a page size as `first`/`offset`, the size capped at `maxSize` (as the
+ * schema caps it); values that are not whole numbers pass through to be rejected.
+ */
+export function pageOf(page: string | null, size: string | null, defaultSize: number, maxSize: number) {
+  const requested = intParam(size) ?? defaultSize;
+  const perPage = typeof requested === "number" ? Math.min(requested, maxSize) : requested;
   const pageNumber = intParam(page) ?? 1;
-  const offset = typeof pageNumber === "number" && typeof first === "number" ? (pageNumber - 1) * first : pageNumber;
-  return { first, offset, page: pageNumber, perPage: first };
+  const offset = typeof pageNumber === "number" && typeof perPage === "number" ? (pageNumber - 1) * perPage : pageNumber;
+  return { first: perPage, offset, page: pageNumber, perPage };
 }
 
 /** A bare uuid from a path as a global id; anything else cannot name a row: 404. */

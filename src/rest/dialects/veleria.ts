@@ -29,7 +29,7 @@
 import { z } from "zod";
 import { BookingStatus as BookingStatuses, ChannelType, ConversationStatus as ConversationStatuses } from "../../generated/prisma/enums.js";
 import { globalIdOf, rawId } from "../../graphql/ids.js";
-import { intParam, nodes, param, reasonPhrase } from "../mapping.js";
+import { intParam, nodes, pageOf, param, reasonPhrase } from "../mapping.js";
 import { notFoundFailure, type Dialect, type GraphQLData, type RestRequest, type Route } from "../route.js";
 
 const DEFAULT_PAGE_SIZE = 20;
@@ -143,23 +143,16 @@ function pathId(type: Parameters<typeof globalIdOf>[0], value: string): string {
   return value;
 }
 
-/** `page` and `per_page` as `first`/`offset`; values that are not whole numbers pass through to be rejected. */
-function pageOf(query: URLSearchParams) {
-  const requested = intParam(query.get("per_page")) ?? DEFAULT_PAGE_SIZE;
-  const perPage = typeof requested === "number" ? Math.min(requested, MAX_PAGE_SIZE) : requested;
-  const page = intParam(query.get("page")) ?? 1;
-  const offset = typeof page === "number" && typeof perPage === "number" ? (page - 1) * perPage : page;
-  return { first: perPage, offset, page, perPage };
-}
+const pageRequested = (query: URLSearchParams) => pageOf(query.get("page"), query.get("per_page"), DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
 
 const pageVariables = (query: URLSearchParams) => {
-  const { first, offset } = pageOf(query);
+  const { first, offset } = pageRequested(query);
   return { first, offset };
 };
 
 /** The envelope of a list page; only called once GraphQL accepted the page numbers. */
 function listed<T>(connection: GraphQLData, request: RestRequest, shape: (row: GraphQLData) => T) {
-  const { page, perPage } = pageOf(request.query) as { page: number; perPage: number };
+  const { page, perPage } = pageRequested(request.query) as { page: number; perPage: number };
   const total: number = connection.totalCount;
   return {
     success: true,
