@@ -232,7 +232,8 @@ describe("without REDIS_URL (in-process events)", () => {
   });
 });
 
-describe.skipIf(!REDIS_URL)("with REDIS_URL (skipped: set REDIS_URL=redis://127.0.0.1:6379 to run against a real Redis)", () => {
+// Without REDIS_URL these are skipped: set REDIS_URL=redis://127.0.0.1:6379 to run them (.ci/run does).
+describe.skipIf(!REDIS_URL)("with REDIS_URL", () => {
   const redisUrl = REDIS_URL!;
   let redis: Redis;
   let first: { url: string; app: App };
@@ -414,7 +415,7 @@ class RedisProxy {
   }
 }
 
-describe.skipIf(!REDIS_URL)("a Redis outage (skipped: set REDIS_URL=redis://127.0.0.1:6379 to run against a real Redis)", () => {
+describe.skipIf(!REDIS_URL)("a Redis outage", () => {
   const target = new URL(REDIS_URL ?? "redis://127.0.0.1:6379");
   const newProxy = async () => {
     const proxy = new RedisProxy({ host: target.hostname, port: Number(target.port || 6379) });

@@ -125,9 +125,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     return { status, code, message: status === 500 ? "Unexpected error" : first.message };
   }
 
-  async function readBody(request: Request): Promise<Record<string, unknown>> {
-    const raw = await readBodyWithin(request, maxBodyBytes);
-    if (!raw) throw new RestFailure({ status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
+  function parseBody(raw: Buffer): Record<string, unknown> {
     const text = raw.toString("utf8");
     if (text.trim() === "") return {};
     let body: unknown;
@@ -160,6 +158,9 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   }
 
   async function handle(request: Request, pathname: string): Promise<Response> {
+    // Read (within the limit) before any answer: a body left unread on a keep-alive connection
+    // makes the next request on it fail.
+    const raw = await readBodyWithin(request, maxBodyBytes);
     const token = bearerToken(request.headers.get("authorization"));
     const format = token ? tokenFormatOf(token) : undefined;
     const target = format ? byFormat.get(format) : undefined;
@@ -167,6 +168,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     // A format with no REST paths yet (Velents Agent.sa): the token may be fine, the path is not.
     if (!target) return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
     const { dialect } = target;
+    if (!raw) return fail(dialect, { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
     try {
       const viewer = await authenticate(db.prisma, token);
       if (!viewer) {
@@ -194,7 +196,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
       const restRequest: RestRequest = {
         params,
         query: new URL(request.url).searchParams,
-        body: METHODS_WITH_BODY.has(request.method) ? await readBody(request) : {},
+        body: METHODS_WITH_BODY.has(request.method) ? parseBody(raw) : {},
       };
       const result = await run(target, route, viewer, restRequest);
       if (result.errors?.length) return fail(dialect, failureOf(result.errors, route, dialect, format!, params));
