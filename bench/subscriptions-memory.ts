@@ -1,5 +1,6 @@
 // Shared by the two servers of `npm run bench:live`: what they report about themselves.
 import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
+import { getHeapSpaceStatistics } from "node:v8";
 
 export interface ServerInfo {
   port: number;
@@ -19,6 +20,11 @@ export interface MemorySnapshot {
   heapTotal: number;
   external: number;
   arrayBuffers: number;
+  /**
+   * What V8's young generation has committed (new space and new large-object space). V8 grows
+   * and shrinks it with the allocation rate, by tens of MiB, and RSS with it.
+   */
+  youngGeneration: number;
   /** True when taken after forced full GCs, false when after a settle delay only. */
   afterGc: boolean;
   /** Open subscriptions / sockets the server counts at that moment. */
@@ -29,20 +35,21 @@ export interface MemorySnapshot {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Memory once it has settled: full GCs (with --expose-gc; without it, a 2 s delay first)
- * 250 ms apart until RSS moves by less than 256 KiB between two readings (freed pages go
- * back to the OS lazily), or 20 readings.
+ * Memory once it has settled: a full GC every 250 ms (with --expose-gc; without it, a 2 s
+ * delay first) until RSS has stayed within 256 KiB for 3 s (V8 and the allocator hand freed
+ * pages back to the OS seconds after a GC, not at once), or 15 s have passed.
  */
 export async function memorySnapshot(counts: { streams: number; connections: number }): Promise<MemorySnapshot> {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) await sleep(2_000);
-  let previous = Number.NaN;
-  for (let i = 0; i < 20; i++) {
+  const readings: number[] = [];
+  const window = 12;
+  for (let i = 0; i < 60; i++) {
     gc?.();
     await sleep(250);
-    const rss = process.memoryUsage.rss();
-    if (Math.abs(rss - previous) < 256 * 1024) break;
-    previous = rss;
+    readings.push(process.memoryUsage.rss());
+    const recent = readings.slice(-window);
+    if (recent.length === window && Math.max(...recent) - Math.min(...recent) < 256 * 1024) break;
   }
   const usage = process.memoryUsage();
   return {
@@ -51,6 +58,9 @@ export async function memorySnapshot(counts: { streams: number; connections: num
     heapTotal: usage.heapTotal,
     external: usage.external,
     arrayBuffers: usage.arrayBuffers,
+    youngGeneration: getHeapSpaceStatistics()
+      .filter((space) => space.space_name === "new_space" || space.space_name === "new_large_object_space")
+      .reduce((sum, space) => sum + space.space_size, 0),
     afterGc: Boolean(gc),
     ...counts,
   };
@@ -70,12 +80,23 @@ export function loopDelayClock(): () => { p99: number; max: number } {
   };
 }
 
-/** Milliseconds spent in GC pauses so far in this process (main-thread pauses, as V8 reports them). */
-export function gcClock(): () => number {
+/**
+ * GC pauses in this process as V8 reports them: total milliseconds so far, and the longest
+ * single pause since the previous reading.
+ */
+export function gcClock(): () => { totalMs: number; longestMs: number } {
   let total = 0;
+  let longest = 0;
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) total += entry.duration;
+    for (const entry of list.getEntries()) {
+      total += entry.duration;
+      longest = Math.max(longest, entry.duration);
+    }
   });
   observer.observe({ entryTypes: ["gc"] });
-  return () => total;
+  return () => {
+    const reading = { totalMs: total, longestMs: longest };
+    longest = 0;
+    return reading;
+  };
 }

@@ -16,7 +16,7 @@
 //   --concurrency  WebSocket connections being opened at once
 //   --per-process  subscribers per subscriber process (each process has its own ulimit -n)
 //   --cpu-prof     write CPU profiles of the service per N into this directory: one of the
-//                  connect phase, one of the burst phase (sampled every 200 us)
+//                  second half of the connects, one of the burst phase (sampled every 200 us)
 //   --heap-snapshot  write heap snapshots of the service per N into this directory, before
 //                  and after the N subscribers connected (after a full GC)
 //
@@ -28,6 +28,24 @@
 // the subscribers each run in their own process. Latency = time a subscriber had the
 // payload (parsed) - time the writer had the HTTP response of the write that caused it, both
 // read from CLOCK_MONOTONIC, which all processes on this machine share.
+//
+// Per N, each side (service, then baseline with the service's payloads): a probe subscriber
+// checks one event end to end; memory is read; N subscribers connect in two halves, memory
+// read after each; warm-up events; the burst; the paced events. Figures:
+//   latency          per subscriber and event, from the writer's response (p50/p99/max over
+//                    all of them); "from write sent" adds the write's own round trip
+//   fan-out time     per event, writer's response -> the last subscriber has it
+//   deliveries/s     subscriber-events delivered / (last delivery - first write sent)
+//   writes/s         writes completed / (last response - first write sent)
+//   memory           the server's RSS and heapUsed after forced full GCs (the servers run with
+//                    --expose-gc) and RSS has settled: (after N - before) / N, and the second
+//                    half's growth / (N/2), which leaves out one-time costs; heapUsed is the
+//                    steady one: RSS moves by tens of MiB on its own (V8 resizing its young
+//                    generation, shown, and subtracted in "RSS - young generation"; the
+//                    allocator returning pages), so per-subscriber RSS means little at small N
+//   server CPU       user + system time of the server process per 1000 deliveries
+//   GC, loop delay   GC pause time (V8's gc performance entries) and the event loop's delay
+//                    (monitorEventLoopDelay) during the phase
 //
 // Exits non-zero when a subscriber missed an event, got one twice, got a payload that
 // differs from the others' or from what was written, or lost its subscription.
@@ -105,7 +123,9 @@ function parseArgs(argv: string[]) {
 
 const settings = parseArgs(process.argv.slice(2));
 /** How long a phase may take to reach every subscriber before it counts as failed. */
-const DELIVERY_TIMEOUT_MS = 180_000;
+const DELIVERY_TIMEOUT_MS = 300_000;
+/** ... or after this long without a single delivery. */
+const STALL_TIMEOUT_MS = 30_000;
 
 // ---------------------------------------------------------------------------------------
 // Helpers.
@@ -177,8 +197,8 @@ async function dropSchemas(): Promise<void> {
 
 interface Counters {
   cpu: NodeJS.CpuUsage;
-  /** GC pause time so far (ms). */
-  gcMs: number;
+  /** GC pause time so far, and the longest pause since the previous reading (ms). */
+  gcMs: { totalMs: number; longestMs: number };
   statements: number;
   stats: { connections: number; streams: number };
   maxRssKiB: number;
@@ -277,6 +297,7 @@ interface PhaseResult {
   missing: number;
   serverCpuMs: number;
   serverGcMs: number;
+  serverLongestGcMs: number;
   /** The service's event-loop delay over the phase (ms). */
   loopDelay: { p99: number; max: number };
   clientCpuMs: number;
@@ -346,14 +367,20 @@ class Subscribers {
     };
   }
 
-  /** Waits until every subscriber has every one of `events`, or the timeout. */
+  /** Waits until every subscriber has every one of `events`; gives up at the timeout or after 30 s without progress. */
   async delivered(events: number[], n: number, timeoutMs: number, everyMs = 20): Promise<boolean> {
     const deadline = now() + timeoutMs;
+    let count = -1;
+    let progressedAt = now();
     for (;;) {
       const progress = await this.progress();
       if (events.every((e) => progress.perEvent[e] === n)) return true;
-      if (progress.lost >= n) return false;
-      if (now() > deadline) return false;
+      const total = events.reduce((sum, e) => sum + progress.perEvent[e]!, 0);
+      if (total !== count) {
+        count = total;
+        progressedAt = now();
+      }
+      if (progress.lost >= n || now() > deadline || now() - progressedAt > STALL_TIMEOUT_MS) return false;
       await sleep(everyMs);
     }
   }
@@ -433,7 +460,8 @@ async function runPhase(
     delivered: latencies.length,
     missing,
     serverCpuMs: cpuMsOf(before, after),
-    serverGcMs: after.gcMs - before.gcMs,
+    serverGcMs: after.gcMs.totalMs - before.gcMs.totalMs,
+    serverLongestGcMs: after.gcMs.longestMs,
     loopDelay,
     clientCpuMs: clientAfter - clientBefore,
     statements: after.statements - before.statements,
@@ -700,6 +728,10 @@ async function runSize(n: number): Promise<{ service: SideResult; baseline: Side
 
 const KiB = 1024;
 
+/** rssOld: RSS less what V8's young generation has committed, which comes and goes with the allocation rate. */
+type MemoryKey = "rss" | "heapUsed" | "rssOld";
+const memoryOf = (m: MemorySnapshot, key: MemoryKey) => (key === "rssOld" ? m.rss - m.youngGeneration : m[key]);
+
 function phaseRows(label: string, s: PhaseResult, b: PhaseResult, n: number): string[][] {
   const secondsToLast = (r: PhaseResult) => (r.lastReceipt - r.firstSent) / 1_000;
   const eventsPerSecond = (r: PhaseResult) => r.delivered / secondsToLast(r);
@@ -725,7 +757,12 @@ function phaseRows(label: string, s: PhaseResult, b: PhaseResult, n: number): st
     [`${label}: writes/s while delivering`, fmt(mutationsPerSecond(s), 1), fmt(mutationsPerSecond(b), 1), ratio(mutationsPerSecond(s), mutationsPerSecond(b))],
     [`${label}: write round trip p50 / max (ms)`, `${fmt(percentile(writeMs(s), 50))} / ${fmt(percentile(writeMs(s), 100))}`, `${fmt(percentile(writeMs(b), 50))} / ${fmt(percentile(writeMs(b), 100))}`, ""],
     [`${label}: server CPU per 1000 deliveries (ms)`, fmt(cpuPerK(s), 1), fmt(cpuPerK(b), 1), ratio(cpuPerK(s), cpuPerK(b))],
-    [`${label}: server GC pauses, share of phase wall time`, `${fmt(gcShare(s), 0)}%`, `${fmt(gcShare(b), 0)}%`, ""],
+    [
+      `${label}: server GC pauses: share of phase wall time, longest (ms)`,
+      `${fmt(gcShare(s), 0)}%, ${fmt(s.serverLongestGcMs, 0)}`,
+      `${fmt(gcShare(b), 0)}%, ${fmt(b.serverLongestGcMs, 0)}`,
+      "",
+    ],
     [
       `${label}: server event-loop delay p99 / max (ms)`,
       `${fmt(s.loopDelay.p99, 0)} / ${fmt(s.loopDelay.max, 0)}`,
@@ -733,7 +770,7 @@ function phaseRows(label: string, s: PhaseResult, b: PhaseResult, n: number): st
       "",
     ],
     [`${label}: subscriber-process CPU per 1000 deliveries (ms)`, fmt((s.clientCpuMs / s.delivered) * 1_000, 1), fmt((b.clientCpuMs / b.delivered) * 1_000, 1), ""],
-    [`${label}: SQL statements per event`, fmt(s.statements / s.writes.length, 1), "0", ""],
+    [`${label}: SQL statements per event (write included)`, fmt(s.statements / s.writes.length, 1), "0", ""],
     [`${label}: deliveries (expected ${n} x ${s.events.length})`, `${s.delivered} (${s.missing} missing)`, `${b.delivered} (${b.missing} missing)`, ""],
   ];
 }
@@ -741,8 +778,8 @@ function phaseRows(label: string, s: PhaseResult, b: PhaseResult, n: number): st
 function report(size: { service: SideResult; baseline: SideResult }): void {
   const { service: s, baseline: b } = size;
   const n = s.n;
-  const perSub = (r: SideResult, key: "rss" | "heapUsed") => (r.memoryAfter[key] - r.memoryBefore[key]) / n / KiB;
-  const secondHalf = (r: SideResult, key: "rss" | "heapUsed") => (r.memoryAfter[key] - r.memoryHalf[key]) / (n - Math.round(n / 2)) / KiB;
+  const perSub = (r: SideResult, key: MemoryKey) => (memoryOf(r.memoryAfter, key) - memoryOf(r.memoryBefore, key)) / n / KiB;
+  const secondHalf = (r: SideResult, key: MemoryKey) => (memoryOf(r.memoryAfter, key) - memoryOf(r.memoryHalf, key)) / (n - Math.round(n / 2)) / KiB;
   const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
   console.log(`\nN = ${n} subscribers (${s.burst.events.length} burst events${s.paced ? `, ${s.paced.events.length} paced events` : ""})`);
   const rows: string[][] = [
@@ -751,8 +788,15 @@ function report(size: { service: SideResult; baseline: SideResult }): void {
     ["connections/s", fmt(n / (s.connect.ms / 1_000), 0), fmt(n / (b.connect.ms / 1_000), 0), ""],
     ["SQL statements per connection", fmt(s.connect.statements / n, 2), "0", ""],
     [`server RSS before -> N/2 -> N idle (MiB)`, `${mb(s.memoryBefore.rss)} -> ${mb(s.memoryHalf.rss)} -> ${mb(s.memoryAfter.rss)}`, `${mb(b.memoryBefore.rss)} -> ${mb(b.memoryHalf.rss)} -> ${mb(b.memoryAfter.rss)}`, ""],
+    [
+      `server V8 young generation before -> N/2 -> N (MiB)`,
+      `${mb(s.memoryBefore.youngGeneration)} -> ${mb(s.memoryHalf.youngGeneration)} -> ${mb(s.memoryAfter.youngGeneration)}`,
+      `${mb(b.memoryBefore.youngGeneration)} -> ${mb(b.memoryHalf.youngGeneration)} -> ${mb(b.memoryAfter.youngGeneration)}`,
+      "",
+    ],
     [`server heapUsed before -> N/2 -> N (MiB)`, `${mb(s.memoryBefore.heapUsed)} -> ${mb(s.memoryHalf.heapUsed)} -> ${mb(s.memoryAfter.heapUsed)}`, `${mb(b.memoryBefore.heapUsed)} -> ${mb(b.memoryHalf.heapUsed)} -> ${mb(b.memoryAfter.heapUsed)}`, ""],
     ["RSS per idle subscriber, (N - before) / N (KiB)", fmt(perSub(s, "rss")), fmt(perSub(b, "rss")), ratio(perSub(s, "rss"), perSub(b, "rss"))],
+    ["RSS - young generation per idle subscriber, (N - before) / N (KiB)", fmt(perSub(s, "rssOld")), fmt(perSub(b, "rssOld")), ratio(perSub(s, "rssOld"), perSub(b, "rssOld"))],
     ["heapUsed per idle subscriber, (N - before) / N (KiB)", fmt(perSub(s, "heapUsed")), fmt(perSub(b, "heapUsed")), ratio(perSub(s, "heapUsed"), perSub(b, "heapUsed"))],
     ["RSS per idle subscriber, second half only (KiB)", fmt(secondHalf(s, "rss")), fmt(secondHalf(b, "rss")), ratio(secondHalf(s, "rss"), secondHalf(b, "rss"))],
     ["heapUsed per idle subscriber, second half only (KiB)", fmt(secondHalf(s, "heapUsed")), fmt(secondHalf(b, "heapUsed")), ratio(secondHalf(s, "heapUsed"), secondHalf(b, "heapUsed"))],
@@ -768,6 +812,7 @@ function report(size: { service: SideResult; baseline: SideResult }): void {
     ],
   ];
   printTable(rows);
+  console.log("(RSS moves by tens of MiB on its own (V8 resizing its young generation, the allocator returning pages): at small N heapUsed is the per-subscriber figure to trust)");
   for (const r of [s, b]) for (const problem of r.problems) console.log(`  PROBLEM (${r.label}): ${problem}`);
 }
 
@@ -789,6 +834,7 @@ function summary(results: { service: SideResult; baseline: SideResult }[]): void
       "CPU/delivery ratio",
       "RSS KiB/sub",
       "RSS ratio",
+      "RSS-young KiB/sub",
       "heap KiB/sub",
       "heap ratio",
     ],
@@ -799,7 +845,7 @@ function summary(results: { service: SideResult; baseline: SideResult }[]): void
     const eps = (r: PhaseResult) => r.delivered / ((r.lastReceipt - r.firstSent) / 1_000);
     const mps = (r: PhaseResult) => r.writes.length / ((r.lastResponse - r.firstSent) / 1_000);
     const cpu = (r: PhaseResult) => r.serverCpuMs / r.delivered;
-    const perSub = (r: SideResult, key: "rss" | "heapUsed") => (r.memoryAfter[key] - r.memoryBefore[key]) / r.n / KiB;
+    const perSub = (r: SideResult, key: MemoryKey) => (memoryOf(r.memoryAfter, key) - memoryOf(r.memoryBefore, key)) / r.n / KiB;
     rows.push([
       String(s.n),
       pair(q(s.burst, 50), q(b.burst, 50)),
@@ -815,12 +861,16 @@ function summary(results: { service: SideResult; baseline: SideResult }[]): void
       ratio(cpu(s.burst), cpu(b.burst), 1),
       pair(perSub(s, "rss"), perSub(b, "rss")),
       ratio(perSub(s, "rss"), perSub(b, "rss")),
+      pair(perSub(s, "rssOld"), perSub(b, "rssOld")),
       pair(perSub(s, "heapUsed"), perSub(b, "heapUsed")),
       ratio(perSub(s, "heapUsed"), perSub(b, "heapUsed")),
     ]);
   }
   printTable(rows);
-  console.log("(each cell with a slash: service / baseline; ratio: service / baseline; CPU/delivery: server CPU time per subscriber-event in the burst)");
+  console.log(
+    "(each cell with a slash: service / baseline; ratio: service / baseline; CPU/delivery: server CPU time per subscriber-event in the burst;\n" +
+      " RSS-young: RSS less V8's young generation, which V8 resizes by tens of MiB; RSS figures are noisy at small N, heap ones are not)",
+  );
 }
 
 // ---------------------------------------------------------------------------------------
