@@ -5,23 +5,19 @@
 // a partial write. Every answer is checked against the OpenAPI document the service serves
 // (GET /openapi/convo.json): successes against their operation's response schema, errors
 // against the dialect's error schema.
-import Ajv2020 from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES, type Scope } from "../src/auth/scopes.js";
 import { hashToken } from "../src/auth/tokens.js";
 import { convo } from "../src/rest/dialects/convo.js";
 import { seedTenant, snapshot, type Seed } from "./fixtures.js";
 import { startTestServer, type TestServer } from "./harness.js";
+import { openApiOracle, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let base: string;
-let spec: OpenApi;
-// ajv is CommonJS: under NodeNext its class is the default export's `default`.
-const Ajv = Ajv2020.default;
-let ajv: InstanceType<typeof Ajv>;
+let oracle: OpenApiOracle;
+let spec: OpenApiDocument;
 
-const SPEC_ID = "convo.json";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 const UNKNOWN = "00000000-0000-4000-8000-000000000000";
@@ -29,27 +25,15 @@ const UNKNOWN = "00000000-0000-4000-8000-000000000000";
 beforeAll(async () => {
   server = await startTestServer();
   base = server.url.replace(/\/graphql$/, "");
-  const response = await fetch(`${base}/openapi/convo.json`);
-  expect(response.status).toBe(200);
-  spec = (await response.json()) as OpenApi;
-  ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  ajv.addSchema(spec, SPEC_ID);
+  oracle = await openApiOracle(base, ["convo"]);
+  expect(oracle.documents.has("convo"), "GET /openapi/convo.json").toBe(true);
+  spec = oracle.documents.get("convo")!;
 });
 afterAll(() => server?.close());
 
 // ---------------------------------------------------------------------------------------
 // The served OpenAPI document as an oracle.
 // ---------------------------------------------------------------------------------------
-
-interface OpenApi {
-  openapi: string;
-  servers: { url: string }[];
-  paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>;
-  components: { schemas: Record<string, unknown> };
-}
-
-const pointer = (...tokens: string[]) => tokens.map((token) => encodeURIComponent(token.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/");
 
 /** The documented path template ("/leads/{id}/status") a concrete request path answers to. */
 function templateOf(method: string, path: string): string | undefined {
@@ -66,31 +50,14 @@ function templateOf(method: string, path: string): string | undefined {
 
 /** Checks a body against the document: the operation's response for a success, else the Error schema. */
 function expectDocumented(method: string, path: string, status: number, body: unknown) {
-  let ref: string;
-  if (status < 300) {
-    const template = templateOf(method, path);
-    expect(template, `${method} ${path} is not in the OpenAPI document`).toBeDefined();
-    const response = spec.paths[template!]![method.toLowerCase()]!.responses[String(status)];
-    expect(response, `${method} ${template} documents no ${status} response`).toBeDefined();
-    ref = `${SPEC_ID}#/${pointer("paths", template!, method.toLowerCase(), "responses", String(status), "content", "application/json", "schema")}`;
-  } else {
-    ref = `${SPEC_ID}#/${pointer("components", "schemas", "Error")}`;
-  }
-  const validate = ajv.getSchema(ref);
-  expect(validate, ref).toBeDefined();
-  const valid = validate!(body);
-  expect(valid, `${method} ${path} → ${status} does not match its OpenAPI schema: ${ajv.errorsText(validate!.errors)}\n${JSON.stringify(body).slice(0, 500)}`).toBe(true);
+  const template = templateOf(method, path);
+  if (status < 300) expect(template, `${method} ${path} is not in the OpenAPI document`).toBeDefined();
+  oracle.expectDocumented("convo", method, template, status, body);
 }
 
 // ---------------------------------------------------------------------------------------
 // Requests.
 // ---------------------------------------------------------------------------------------
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-}
 
 interface Options {
   /** Sent as JSON. */

@@ -8,8 +8,6 @@
 //      a 403 naming the scope, with nothing written; the route's own scopes suffice.
 //   3. Tenancy: another tenant's existing id in a path answers exactly as an unknown id.
 //   4. REST, GraphQL and subscriptions see the same data and the same events.
-import Ajv2020 from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
@@ -21,26 +19,17 @@ import { dialects } from "../src/rest/dialects/index.js";
 import type { Dialect, Route } from "../src/rest/route.js";
 import { seedTenant, snapshot, type Seed } from "./fixtures.js";
 import { startTestServer, type TestServer } from "./harness.js";
+import { Ajv, openApiOracle, pointer, withFormats, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
-const Ajv = Ajv2020.default;
 /** Validates answers against the served documents (loose: the documents themselves are checked strictly below). */
-let oracle: InstanceType<typeof Ajv>;
-const specs = new Map<string, OpenApi>();
+let oracle: OpenApiOracle;
 
 beforeAll(async () => {
   server = await startTestServer();
   origin = server.url.replace(/\/graphql$/, "");
-  oracle = new Ajv({ strict: false, allErrors: true });
-  addFormats.default(oracle);
-  for (const dialect of dialects) {
-    const response = await fetch(`${origin}/openapi/${dialect.name}.json`);
-    if (response.status !== 200) continue; // reported by the OpenAPI tests
-    const spec = (await response.json()) as OpenApi;
-    specs.set(dialect.name, spec);
-    oracle.addSchema(spec, `${dialect.name}.json`);
-  }
+  oracle = await openApiOracle(origin, dialects.map((dialect) => dialect.name));
 });
 afterAll(() => server?.close());
 
@@ -60,34 +49,11 @@ const CASES: Case[] = dialects.flatMap((dialect) =>
 // Requests and the documents as oracles.
 // ---------------------------------------------------------------------------------------
 
-interface OpenApi {
-  openapi: string;
-  info: { title: string };
-  servers: { url: string }[];
-  paths: Record<string, Record<string, any>>;
-  components: { schemas: Record<string, unknown> };
-}
-
 const templateOf = (route: Route) => route.path.replace(/:(\w+)/g, "{$1}");
-const pointer = (...tokens: string[]) => tokens.map((token) => encodeURIComponent(token.replace(/~/g, "~0").replace(/\//g, "~1"))).join("/");
 
 /** Checks an answer against the dialect's served document: the route's success schema, or its error schema. */
 function expectDocumented(c: Case, status: number, body: unknown) {
-  const ref =
-    status < 300
-      ? `${c.dialect.name}.json#/${pointer("paths", templateOf(c.route), c.route.method.toLowerCase(), "responses", String(status), "content", "application/json", "schema")}`
-      : `${c.dialect.name}.json#/${pointer("components", "schemas", "Error")}`;
-  const validate = oracle.getSchema(ref);
-  expect(validate, `${c.name}: the served document has no schema for ${status} (${ref})`).toBeDefined();
-  expect(validate!(body), `${c.name} → ${status} does not match its OpenAPI schema: ${oracle.errorsText(validate!.errors)}\n${JSON.stringify(body).slice(0, 400)}`).toBe(
-    true,
-  );
-}
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
+  oracle.expectDocumented(c.dialect.name, c.route.method, templateOf(c.route), status, body);
 }
 
 interface RestCall {
@@ -352,12 +318,12 @@ describe("OpenAPI", () => {
   });
 
   describe.each(dialects)("$name", (dialect) => {
-    let spec: OpenApi;
+    let spec: OpenApiDocument;
     beforeAll(async () => {
       const response = await fetch(`${origin}/openapi/${dialect.name}.json`);
       expect(response.status, `GET /openapi/${dialect.name}.json`).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^application\/json/);
-      spec = (await response.json()) as OpenApi;
+      spec = (await response.json()) as OpenApiDocument;
     });
 
     test("is OpenAPI 3.1.0 and names the dialect's base paths", () => {
@@ -411,7 +377,7 @@ describe("OpenAPI", () => {
 
     test("every schema in it compiles with ajv (JSON Schema 2020-12, strict)", () => {
       const strict = new Ajv({ strict: true, strictTypes: false, strictTuples: false, allErrors: true });
-      addFormats.default(strict);
+      withFormats(strict);
       /** Inlines #/components/schemas/… so that each schema compiles on its own. */
       const inline = (value: unknown): unknown => {
         if (Array.isArray(value)) return value.map(inline);
@@ -448,7 +414,7 @@ describe("OpenAPI", () => {
     });
 
     test("the error schema describes every error body the dialect renders", () => {
-      const validate = oracle.getSchema(`${dialect.name}.json#/${pointer("components", "schemas", "Error")}`)!;
+      const validate = oracle.ajv.getSchema(`${dialect.name}.json#/${pointer("components", "schemas", "Error")}`)!;
       const failures = [
         { status: 400, code: "MALFORMED_BODY", message: "The request body is not valid JSON" },
         { status: 401, code: "UNAUTHENTICATED", message: "The API token is invalid, revoked or expired" },
@@ -462,7 +428,7 @@ describe("OpenAPI", () => {
       ];
       for (const failure of failures) {
         const body = dialect.error(failure);
-        expect(validate(body), `${failure.status}: ${JSON.stringify(body)}: ${oracle.errorsText(validate.errors)}`).toBe(true);
+        expect(validate(body), `${failure.status}: ${JSON.stringify(body)}: ${oracle.ajv.errorsText(validate.errors)}`).toBe(true);
       }
     });
   });

@@ -2,52 +2,30 @@
 // /Company/TenantAuth/me on a real server, Laravel error bodies, the list envelope helper,
 // and every success checked against the served OpenAPI document.
 import { randomBytes } from "node:crypto";
-import Ajv2020 from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES, dialectScopeName, toCanonicalScopes } from "../src/auth/scopes.js";
 import { abilitiesOf, paginated, paginatedSchema, velents } from "../src/rest/dialects/velents.js";
 import { z } from "zod";
 import { startTestServer, type TestServer } from "./harness.js";
+import { openApiOracle, restRequest, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
-let openApi: any;
-// ajv is CommonJS: under NodeNext its class is the default export's `default`.
-const ajv = new Ajv2020.default({ strict: false, allErrors: true });
-addFormats.default(ajv);
+let oracle: OpenApiOracle;
+let openApi: OpenApiDocument;
 
 beforeAll(async () => {
   server = await startTestServer();
   origin = new URL(server.url).origin;
-  openApi = await (await fetch(`${origin}/openapi/velents.json`)).json();
+  oracle = await openApiOracle(origin, ["velents"]);
+  openApi = oracle.documents.get("velents")!;
 });
 afterAll(() => server?.close());
 
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-async function call(method: string, path: string, token: string | null, body?: unknown): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${origin}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: response.status, body: await response.json(), headers: response.headers };
-}
+const call = (method: string, path: string, token: string | null, body?: unknown) => restRequest(origin, method, path, token, body);
 
 /** Checks a reply against the served OpenAPI document: its route's success schema, or the Error schema. */
-function expectDocumented(method: string, path: string, reply: Reply) {
-  const operation = openApi.paths[path]?.[method.toLowerCase()];
-  expect(operation, `${method} ${path} in the OpenAPI document`).toBeDefined();
-  const response = operation.responses[String(reply.status)];
-  expect(response, `status ${reply.status} of ${method} ${path} in the OpenAPI document`).toBeDefined();
-  const schema = response.content["application/json"].schema;
-  const validate = ajv.compile(schema.$ref ? openApi.components.schemas.Error : schema);
-  expect(validate(reply.body), JSON.stringify({ errors: validate.errors, body: reply.body })).toBe(true);
-}
+const expectDocumented = (method: string, path: string, reply: Reply) => oracle.expectDocumented("velents", method, path, reply.status, reply.body);
 
 const ME = "/Company/TenantAuth/me";
 
@@ -56,7 +34,7 @@ describe("OpenAPI document", () => {
     expect(openApi.openapi).toBe("3.1.0");
     expect(openApi.servers).toEqual([{ url: "/" }]);
     expect(Object.keys(openApi.paths)).toEqual([ME]);
-    expect(openApi.paths[ME].get.security).toEqual([{ bearerAuth: [] }]);
+    expect(openApi.paths[ME]!.get.security).toEqual([{ bearerAuth: [] }]);
     expect(openApi.components.schemas.Error.required).toEqual(["message"]);
   });
 });
@@ -246,7 +224,7 @@ describe("paginated (the list envelope)", () => {
   test("its schema documents the envelope in OpenAPI", () => {
     const json = z.toJSONSchema(schema, { io: "output" }) as any;
     expect(json.required).toEqual(["data", "meta", "links"]);
-    const validate = ajv.compile({ ...json, $schema: undefined });
+    const validate = oracle.ajv.compile({ ...json, $schema: undefined });
     expect(validate(paginated(items(1, 2), { page: 1, perPage: 2, total: 2, path }))).toBe(true);
   });
 });

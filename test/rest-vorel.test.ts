@@ -2,56 +2,29 @@
 // example requests, every rule of POST /api/v1/conversations, leads that require an existing
 // conversation, Vorel's error envelope, and every success checked against the served OpenAPI.
 import { randomBytes } from "node:crypto";
-import Ajv2020 from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { toCanonicalScopes } from "../src/auth/scopes.js";
 import { snapshot } from "./fixtures.js";
 import { startTestServer, type TestServer, type TestTenant } from "./harness.js";
+import { openApiOracle, restRequest, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
-let openApi: any;
-// ajv is CommonJS: under NodeNext its class is the default export's `default`.
-const ajv = new Ajv2020.default({ strict: false, allErrors: true });
-addFormats.default(ajv);
+let oracle: OpenApiOracle;
+let openApi: OpenApiDocument;
 
 beforeAll(async () => {
   server = await startTestServer();
   origin = new URL(server.url).origin;
-  openApi = await (await fetch(`${origin}/openapi/vorel.json`)).json();
+  oracle = await openApiOracle(origin, ["vorel"]);
+  openApi = oracle.documents.get("vorel")!;
 });
 afterAll(() => server?.close());
 
-interface Reply {
-  status: number;
-  body: any;
-  headers: Headers;
-}
-
-/** A request to the service; `body` a value is sent as JSON, a string as it is. */
-async function call(method: string, path: string, token: string | null, body?: unknown): Promise<Reply> {
-  const headers: Record<string, string> = {};
-  if (token) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const response = await fetch(`${origin}${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json(), headers: response.headers };
-}
+const call = (method: string, path: string, token: string | null, body?: unknown) => restRequest(origin, method, path, token, body);
 
 /** Checks a reply against the served OpenAPI document: its route's success schema, or the Error schema. */
-function expectDocumented(method: string, path: string, reply: Reply) {
-  const operation = openApi.paths[path]?.[method.toLowerCase()];
-  expect(operation, `${method} ${path} in the OpenAPI document`).toBeDefined();
-  const response = operation.responses[String(reply.status)];
-  expect(response, `status ${reply.status} of ${method} ${path} in the OpenAPI document`).toBeDefined();
-  const schema = response.content["application/json"].schema;
-  const validate = ajv.compile(schema.$ref ? openApi.components.schemas.Error : schema);
-  expect(validate(reply.body), JSON.stringify({ errors: validate.errors, body: reply.body })).toBe(true);
-}
+const expectDocumented = (method: string, path: string, reply: Reply) => oracle.expectDocumented("vorel", method, path, reply.status, reply.body);
 
 const post = (path: string, token: string | null, body?: unknown) => call("POST", `/api/v1${path}`, token, body);
 
@@ -85,8 +58,8 @@ describe("OpenAPI document", () => {
     expect(openApi.openapi).toBe("3.1.0");
     expect(openApi.servers).toEqual([{ url: "/api/v1" }]);
     expect(Object.keys(openApi.paths).sort()).toEqual(["/conversations", "/leads"]);
-    expect(openApi.paths["/conversations"].post.responses["201"]).toBeDefined();
-    expect(openApi.paths["/leads"].post.security).toEqual([{ bearerAuth: ["leads:write"] }]);
+    expect(openApi.paths["/conversations"]!.post.responses["201"]).toBeDefined();
+    expect(openApi.paths["/leads"]!.post.security).toEqual([{ bearerAuth: ["leads:write"] }]);
     expect(openApi.components.schemas.Error.required).toEqual(["error"]);
   });
 });
