@@ -30,13 +30,10 @@
 //                         profiler's overhead, on both sides)
 //
 // Exits non-zero when a response was an error, non-2xx or another body than the verified one.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
-import type { Server } from "node:http";
 import os from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
 import { Kind, parse, visit, type DefinitionNode, type FragmentDefinitionNode } from "graphql";
 import pg from "pg";
@@ -48,17 +45,11 @@ import { documentPath } from "../src/rest/documents.js";
 import type { RestRequest, Route } from "../src/rest/route.js";
 import { largestDifferences, Profiler, summarise, type ProfileSummary } from "./rest-profile.js";
 import { SEEDED_TABLES, seedTenant, type SeededTenant } from "./rest-seed.js";
+import { checkpoint, fmt, interrupt, intFromEnv, isInterrupted, printTable, runAutocannon, trackRequests, median } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
 
-function intFromEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   seconds: intFromEnv("BENCH_SECONDS", 5),
@@ -229,44 +220,8 @@ const highestScoreFirst = (rows: Record<string, any>[]) => {
 // ---------------------------------------------------------------------------------------
 // Load: autocannon in a child process (bench/load.ts, as `npm run bench` runs it).
 
-const loadProcesses = new Set<ChildProcess>();
 
-function runAutocannon(options: autocannon.Options): Promise<autocannon.Result> {
-  checkpoint();
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), fileURLToPath(new URL("./load.ts", import.meta.url))], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  loadProcesses.add(child);
-  child.once("exit", () => loadProcesses.delete(child));
-  const out: Buffer[] = [];
-  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stdin.end(JSON.stringify(options));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon child exited with ${code}`));
-      try {
-        resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as autocannon.Result);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
-}
 
-/** Requests the server has finished (answered, or abandoned by their client), and those still running. */
-function trackRequests(server: Server) {
-  const state = { inFlight: 0, done: 0 };
-  server.prependListener("request", (_req, res) => {
-    state.inFlight += 1;
-    // A response emits "close" once, whether it finished or its connection went away.
-    res.once("close", () => {
-      state.inFlight -= 1;
-      state.done += 1;
-    });
-  });
-  return state;
-}
 
 type Side = "GraphQL" | "REST";
 
@@ -288,46 +243,24 @@ function failures(result: autocannon.Result): number {
 // ---------------------------------------------------------------------------------------
 // Report.
 
-function fmt(value: number, digits = 1): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
-}
 
 const signed = (value: number) => `${value >= 0 ? "+" : ""}${fmt(value, 1)}`;
 
-function printTable(rows: string[][], indent = "  "): void {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  rows.forEach((row, index) => {
-    console.log(indent + row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("   "));
-    if (index === 0) console.log(indent + widths.map((w) => "-".repeat(w)).join("   "));
-  });
-}
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 // ---------------------------------------------------------------------------------------
 
-let interrupted = false;
 
-/** Called between steps: stops the run once interrupted. */
-function checkpoint(): void {
-  if (interrupted) throw new Error("interrupted");
-}
 
 async function main(): Promise<number> {
   const database = benchDatabase();
   const cleanup: (() => Promise<void>)[] = [];
   const onSignal = () => {
-    if (interrupted) {
+    if (interrupt()) {
       void database.drop().finally(() => process.exit(130));
       return;
     }
-    interrupted = true;
     console.error("\ninterrupted: stopping, then cleaning up");
-    for (const child of loadProcesses) child.kill();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -492,7 +425,7 @@ async function main(): Promise<number> {
           ratio(pick).map((value) => fmt(value, 3)).join(" "),
           fmt(median(ratio(pick)), 3),
         ]),
-      ]);
+      ], "  ");
       const throughput = median(ratio((run) => run.result.requests.average));
       const p50 = median(ratio((run) => run.result.latency.p50));
       const p99 = median(ratio((run) => run.result.latency.p99));
@@ -549,9 +482,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(interrupted ? 130 : code),
+  (code) => process.exit(isInterrupted() ? 130 : code),
   (error: unknown) => {
-    if (!interrupted) console.error(error);
-    process.exit(interrupted ? 130 : 1);
+    if (!isInterrupted()) console.error(error);
+    process.exit(isInterrupted() ? 130 : 1);
   },
 );

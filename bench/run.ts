@@ -10,11 +10,8 @@
 //
 // Exits non-zero when either side answered with an error, a non-2xx status, or a body
 // other than the one verified before the run.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { Server, ServerResponse } from "node:http";
 import os from "node:os";
-import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
 import pg from "pg";
 import { DATA_SCOPES } from "../src/auth/scopes.js";
@@ -24,6 +21,7 @@ import { openDatabase, type Database } from "../src/db/client.js";
 import type { ChannelType, ConversationStatus } from "../src/generated/prisma/enums.js";
 import { createApp, type App } from "../src/http/server.js";
 import { connectionConfig, createBaselineServer, type BaselineServer } from "./baseline.js";
+import { checkpoint, fmt, interrupt, intFromEnv, isInterrupted, printTable, runAutocannon, trackRequests } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -51,13 +49,6 @@ const QUERY = `query ConversationsPage {
   }
 }`;
 
-function intFromEnv(name: string, fallback: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  return value;
-}
 
 const settings = {
   seconds: intFromEnv("BENCH_SECONDS", 10),
@@ -242,64 +233,8 @@ async function seedTenant(
 // ---------------------------------------------------------------------------------------
 // Load: autocannon in a child process (bench/load.ts), one run per call.
 
-const loadProcesses = new Set<ChildProcess>();
 
-function runAutocannon(options: autocannon.Options): Promise<autocannon.Result> {
-  checkpoint();
-  const script = fileURLToPath(new URL("./load.ts", import.meta.url));
-  const child = spawn(process.execPath, ["--import", import.meta.resolve("tsx"), script], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  loadProcesses.add(child);
-  child.once("exit", () => loadProcesses.delete(child));
-  const out: Buffer[] = [];
-  child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  child.stdin.end(JSON.stringify(options));
-  return new Promise((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) return reject(new Error(`autocannon child exited with ${code}`));
-      try {
-        resolve(JSON.parse(Buffer.concat(out).toString("utf8")) as autocannon.Result);
-      } catch (error) {
-        reject(error);
-      }
-    });
-  });
-}
 
-/**
- * Counts the requests a server has answered, and how many it is still working on. A request
- * is done when its handler calls res.end() or, for one whose client went away (autocannon
- * drops its connections when it stops), when the socket closes: yoga then never calls end().
- */
-function trackRequests(server: Server) {
-  const state = { inFlight: 0, done: 0 };
-  server.prependListener("request", (_req, res: ServerResponse) => {
-    state.inFlight += 1;
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      state.inFlight -= 1;
-      state.done += 1;
-    };
-    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-    res.end = ((...args: unknown[]) => {
-      finish();
-      return end(...args);
-    }) as ServerResponse["end"];
-    res.once("close", finish);
-  });
-  return {
-    get done() {
-      return state.done;
-    },
-    get inFlight() {
-      return state.inFlight;
-    },
-  };
-}
 
 /**
  * Waits until a side is quiet: no request in flight and no SQL statement sent for 250 ms,
@@ -400,17 +335,7 @@ function checkPage(label: string, status: number, text: string, totalCount: numb
 // ---------------------------------------------------------------------------------------
 // Report.
 
-function fmt(value: number, digits = 1): string {
-  return Number.isFinite(value) ? value.toFixed(digits) : "n/a";
-}
 
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  rows.forEach((row, index) => {
-    console.log(row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join("   "));
-    if (index === 0) console.log(widths.map((w) => "-".repeat(w)).join("   "));
-  });
-}
 
 function failures(m: Measurement): number {
   return m.result.errors + m.result.timeouts + m.result.non2xx + m.result.mismatches;
@@ -429,12 +354,7 @@ async function serverVersion(databaseUrl: string): Promise<string> {
 
 // ---------------------------------------------------------------------------------------
 
-let interrupted = false;
 
-/** Called between steps: stops the run once interrupted. */
-function checkpoint(): void {
-  if (interrupted) throw new Error("interrupted");
-}
 
 async function main(): Promise<number> {
   const database = benchDatabase();
@@ -443,16 +363,14 @@ async function main(): Promise<number> {
   // An interrupt stops the load and lets the finally below wind down in order (the main
   // flow checks for it between steps); a second one drops the schema and exits at once.
   const onSignal = () => {
-    if (interrupted) {
+    if (interrupt()) {
       void database
         .drop()
         .catch((error: unknown) => console.error("dropping the bench schema:", error))
         .finally(() => process.exit(130));
       return;
     }
-    interrupted = true;
     console.error("\ninterrupted: stopping, then dropping the bench schema");
-    for (const child of loadProcesses) child.kill();
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -578,9 +496,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(interrupted ? 130 : code),
+  (code) => process.exit(isInterrupted() ? 130 : code),
   (error: unknown) => {
-    if (!interrupted) console.error(error);
-    process.exit(interrupted ? 130 : 1);
+    if (!isInterrupted()) console.error(error);
+    process.exit(isInterrupted() ? 130 : 1);
   },
 );
