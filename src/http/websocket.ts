@@ -7,7 +7,7 @@ import { CloseCode, type ConnectionInitMessage } from "graphql-ws";
 import { useServer } from "graphql-ws/use/ws";
 import type { YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer, type WebSocket } from "ws";
-import { DATA_SCOPES } from "../auth/scopes.js";
+import type { Scope } from "../auth/scopes.js";
 import { authenticate, bearerToken, type Viewer } from "../auth/viewer.js";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
@@ -23,7 +23,7 @@ type Extra = {
 };
 
 /** The scopes that some subscription needs; a token with none of them cannot subscribe. */
-const SUBSCRIBABLE = DATA_SCOPES.filter((scope) => ["conversations:read", "leads:read", "bookings:read"].includes(scope));
+const SUBSCRIBABLE: Scope[] = ["conversations:read", "leads:read", "bookings:read"];
 
 type Enveloped = ReturnType<YogaServerInstance<ServerContext, Context>["getEnveloped"]>;
 type RootValue = { execute: Enveloped["execute"]; subscribe: Enveloped["subscribe"] };

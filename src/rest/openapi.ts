@@ -20,7 +20,7 @@ const ERROR_STATUSES: Record<number, string> = {
   500: "Unexpected error",
 };
 
-function operation(route: Route, dialect: Dialect) {
+function operation(route: Route) {
   const parameters = [
     ...Object.entries(route.params?.shape ?? {}).map(([name, schema]) => ({
       name,
@@ -58,7 +58,7 @@ export function openApiDocument(dialect: Dialect) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of dialect.routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
-    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route, dialect);
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route);
   }
   return {
     openapi: "3.1.0",
