@@ -62,11 +62,11 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
           endsAt: new Date("2030-01-01T11:00:00Z"),
         },
       });
-      const { token: other } = await issueToken(p, {
+      const { token: other, secret: otherSecret } = await issueToken(p, {
         tenantId,
         name: "agent dispatcher",
         format: "VELENTS_AGENT",
-        scopes: ["conversations:read"],
+        scopes: ["conversations:read", "leads:read", "bookings:read"],
         agentId: agent.id,
       });
       for (let i = 0; i < extra; i += 1) {
@@ -85,13 +85,15 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
         });
         await issueToken(p, { tenantId, name: `extra ${i}`, format: "CONVO", scopes: ["contacts:read"] });
       }
-      return { agent, channel, contact, conversation, closed: closedConversation, message, tag, lead, booking, other };
+      return { agent, channel, contact, conversation, closed: closedConversation, message, tag, lead, booking, other, otherSecret };
     },
     { maxWait: 30_000, timeout: 60_000 },
   );
   return {
     tenant,
     raw,
+    /** The secret of the agent token (`id.token`): it reads conversations, leads and bookings, so it can hold live streams. */
+    agentToken: raw.otherSecret,
     id: {
       tenant: `ten_${tenantId}`,
       token: `tok_${raw.other.id}`,

@@ -52,6 +52,17 @@ export function expectError(result: GraphQLResponse, code: string, extensions: R
 
 export const usingPostgres = process.env.TEST_DATABASE === "postgres";
 
+const WAIT_MS = 5_000;
+
+/** Resolves once `condition` holds, polling; fails naming `what` after `timeoutMs`. Never a fixed sleep. */
+export async function waitUntil(condition: () => boolean, what: () => string, timeoutMs = WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** A database config of its own for this test file (and a way to drop it afterwards). */
 export function isolatedDatabaseConfig() {
   if (!usingPostgres) return { config: { databaseUrl: undefined, dataDir: "memory://" }, drop: async () => {} };
@@ -75,7 +86,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const db = await openDatabase(dbConfig);
   const apps: App[] = [];
   const startInstance = async (env: Record<string, string> = {}) => {
-    const app = createApp(db, loadConfig(env));
+    // Rate limits are off unless a test sets RATE_LIMITS: the suite sends thousands of
+    // requests from one address with a handful of tokens (test/rate-limits.test.ts tests them).
+    const app = createApp(db, loadConfig({ RATE_LIMITS: "off", ...env }));
     apps.push(app);
     const port = await app.listen(0, "127.0.0.1");
     return { url: `http://127.0.0.1:${port}/graphql`, app };

@@ -9,7 +9,7 @@ import WebSocket from "ws";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { App } from "../src/http/server.js";
 import { seedTenant, type Seed } from "./fixtures.js";
-import { expectError, startTestServer, type TestServer } from "./harness.js";
+import { expectError, startTestServer, waitUntil, type TestServer } from "./harness.js";
 
 // Event payloads are asserted by value (toEqual / toMatchObject), so their shape stays open.
 type Data = Record<string, any>;
@@ -29,14 +29,6 @@ interface Close {
 
 const WAIT_MS = 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(condition: () => boolean, what: () => string, timeoutMs = WAIT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await sleep(5);
-  }
-}
 
 let server: TestServer;
 /** Instances whose live registry must be empty again after every test. */

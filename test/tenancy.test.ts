@@ -2,9 +2,11 @@
 // an id that does not exist (same status, errors and data), and changes nothing anywhere.
 // Lists only ever show the caller's own rows.
 import { randomUUID } from "node:crypto";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { seedTenant, snapshot, type Seed } from "./fixtures.js";
-import { startTestServer, type GraphQLResponse, type TestServer } from "./harness.js";
+import { startTestServer, waitUntil, type GraphQLResponse, type TestServer } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -381,6 +383,74 @@ const CASES: Case[] = [
   },
 ];
 
+/** One subscription per topic, and the change of tenant B's own that must be its first event. */
+const LIVE_TOPICS = [
+  {
+    subscription: `subscription { conversationEvents { type conversation { id } } }`,
+    change: (b: Seed) => ({ query: `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "marker") { id } }`, variables: { id: b.id.conversation } }),
+    expected: (b: Seed) => ({ conversationEvents: { type: "MESSAGE_ADDED", conversation: { id: b.id.conversation } } }),
+  },
+  {
+    subscription: `subscription { leadEvents { type lead { id } } }`,
+    change: (b: Seed) => ({ query: `mutation($id: ID!) { updateLeadStatus(id: $id, status: CONTACTED) { id } }`, variables: { id: b.id.lead } }),
+    expected: (b: Seed) => ({ leadEvents: { type: "UPDATED", lead: { id: b.id.lead } } }),
+  },
+  {
+    subscription: `subscription { bookingEvents { type booking { id } } }`,
+    change: (b: Seed) => ({ query: `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, variables: { id: b.id.booking } }),
+    expected: (b: Seed) => ({ bookingEvents: { type: "CANCELLED", booking: { id: b.id.booking } } }),
+  },
+];
+
+/**
+ * Tenant B's live streams, open while a case runs, on one WebSocket of the token that the
+ * revokeApiToken case targets. `expectUntouched` then makes one change of B's own per topic:
+ * each stream's first event must be exactly that change and the socket still open, so nothing
+ * the case did (an event, a revocation) reached B's live clients.
+ */
+async function watchLive(b: Seed) {
+  const received: unknown[][] = LIVE_TOPICS.map(() => []);
+  const endings: unknown[] = [];
+  const client = createClient({
+    url: server.url.replace(/^http/, "ws"),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: false,
+    connectionParams: { authorization: `Bearer ${b.agentToken}` },
+    on: { closed: (event) => void endings.push({ closed: (event as { code?: number }).code }) },
+  });
+  const disposers = LIVE_TOPICS.map(({ subscription }, i) =>
+    client.subscribe(
+      { query: subscription },
+      {
+        next: (value) => void received[i]!.push(value.errors ? { errors: value.errors } : value.data),
+        error: (error) => void endings.push({ error }),
+        complete: () => void endings.push("complete"),
+      },
+    ),
+  );
+  const streams = () => server.app.live.stats().streams;
+  await waitUntil(() => streams() === LIVE_TOPICS.length, () => `B's ${LIVE_TOPICS.length} streams, have ${streams()}`);
+  return {
+    async expectUntouched() {
+      for (const topic of LIVE_TOPICS) {
+        const change = topic.change(b);
+        await server.ok(b.tenant.token, change.query, change.variables);
+      }
+      await waitUntil(
+        () => received.every((events) => events.length > 0) || endings.length > 0,
+        () => `one event per topic; have ${JSON.stringify({ received, endings })}`,
+      );
+      expect({ received: received.map((events) => events[0]), endings }).toEqual({ received: LIVE_TOPICS.map((topic) => topic.expected(b)), endings: [] });
+    },
+    async close() {
+      disposers.forEach((dispose) => dispose());
+      await client.dispose();
+      await waitUntil(() => streams() === 0, () => `no open streams, have ${streams()}`);
+    },
+  };
+}
+
 describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
   test("a foreign id answers exactly as an unknown id, and nothing changes", async () => {
     // Two identical callers: one sends tenant B's id, the other an id that exists nowhere.
@@ -389,6 +459,7 @@ describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
       await seedTenant(server, "A", { closed: true }),
       await seedTenant(server, "B", { closed: true }),
     ];
+    const live = await watchLive(b);
     const before = {
       b: await snapshot(server, b.tenant.id),
       foreign: await snapshot(server, withForeign.tenant.id),
@@ -407,6 +478,12 @@ describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
     if (!c.writesOwn) {
       expect(await snapshot(server, withForeign.tenant.id)).toEqual(before.foreign);
       expect(await snapshot(server, withUnknown.tenant.id)).toEqual(before.unknown);
+    }
+
+    try {
+      await live.expectUntouched();
+    } finally {
+      await live.close();
     }
 
     if (c.control) {

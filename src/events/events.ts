@@ -44,6 +44,8 @@ export type DomainEvent = ConversationEvent | LeadEvent | BookingEvent;
 /** Instance-wide notices, not tied to one tenant's data. */
 export interface ControlEvent {
   type: "TOKEN_REVOKED";
+  /** The tenant whose token it is: a listener ends only that tenant's connections. */
+  tenantId: string;
   tokenId: string;
 }
 

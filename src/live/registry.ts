@@ -30,8 +30,8 @@ export interface Live {
   connect(viewer: Viewer, closeSocket: (code: number, reason: string) => void): LiveSession & { disconnect(): void };
   /** An HTTP request; an SSE stream it opens counts as a connection while it lasts. */
   forRequest(viewer: Viewer): LiveSession;
-  /** Ends every stream the token has open, at once. */
-  revoke(tokenId: string): void;
+  /** Ends every stream the token has open, at once; a token of another tenant is left alone. */
+  revoke(tenantId: string, tokenId: string): void;
   stats(): { connections: number; streams: number };
   /** Completes every stream (queued events are still delivered) and stops watching tokens. */
   close(): void;
@@ -128,14 +128,19 @@ export function createLive(prisma: PrismaClient, bus: EventBus, limits: Config["
     }
   }
 
-  function revoke(tokenId: string): void {
+  function revoke(tenantId: string, tokenId: string): void {
+    for (const connection of byToken.get(tokenId) ?? []) if (connection.viewer.tenant.id === tenantId) connection.revoke();
+  }
+
+  /** A token the re-check found revoked, expired or gone: its own connections end. */
+  function endToken(tokenId: string): void {
     for (const connection of byToken.get(tokenId) ?? []) connection.revoke();
   }
 
   // Revocations through GraphQL arrive at once over the bus; the CLI (another process,
   // perhaps without Redis) and expiry are caught by re-checking open tokens on a timer.
   const stopControl = bus.onControl((event) => {
-    if (event.type === "TOKEN_REVOKED") revoke(event.tokenId);
+    if (event.type === "TOKEN_REVOKED") revoke(event.tenantId, event.tokenId);
   });
   let checking = false;
   const recheck = setInterval(async () => {
@@ -145,7 +150,7 @@ export function createLive(prisma: PrismaClient, bus: EventBus, limits: Config["
       const ids = [...byToken.keys()];
       const rows = await prisma.apiToken.findMany({ where: { id: { in: ids } }, select: { id: true, revokedAt: true, expiresAt: true } });
       const active = new Set(rows.filter((row) => tokenState(row) === "active").map((row) => row.id));
-      for (const id of ids) if (!active.has(id)) revoke(id);
+      for (const id of ids) if (!active.has(id)) endToken(id);
     } catch (error) {
       console.error("could not re-check live tokens", error);
     } finally {

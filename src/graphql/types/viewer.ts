@@ -131,9 +131,10 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.globalID({ for: ApiTokenRef, required: true, validate: idOf("ApiToken") }) },
     resolve: async (query, _root, { id }, ctx) => {
       const where = { id: id.id, tenantId: ctx.tenantId };
-      await ctx.prisma.apiToken.updateMany({ where: { ...where, revokedAt: null }, data: { revokedAt: new Date() } });
-      // Only after the update: live connections of this token, on every instance, end now.
-      ctx.events.publishControl({ type: "TOKEN_REVOKED", tokenId: id.id });
+      const { count } = await ctx.prisma.apiToken.updateMany({ where: { ...where, revokedAt: null }, data: { revokedAt: new Date() } });
+      // Only when this tenant's token was revoked just now: an id of another tenant's token
+      // changes no row here and must not reach that tenant's live connections.
+      if (count === 1) ctx.events.publishControl({ type: "TOKEN_REVOKED", tenantId: ctx.tenantId, tokenId: id.id });
       return orNotFound("ApiToken", ctx.prisma.apiToken.findUniqueOrThrow({ ...query, where }));
     },
   }),
