@@ -1,10 +1,13 @@
-// What the benchmarks share: settings from the environment, autocannon in a child process
-// (so the load does not compete with the server in one event loop), request counting,
-// interruption, and printing.
+// What the benchmarks share: settings from the environment, a database of the run's own,
+// autocannon in a child process (so the load does not compete with the server in one event
+// loop), request counting, interruption, and printing.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import type autocannon from "autocannon";
+import pg from "pg";
+import type { Database } from "../src/db/client.js";
 
 export function intFromEnv(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
@@ -14,10 +17,49 @@ export function intFromEnv(name: string, fallback: number, min = 1): number {
   return value;
 }
 
+/** DATABASE_URL: PostgreSQL in a schema of this run's own (dropped by `drop`); unset: the embedded database in memory. */
+export function benchDatabase() {
+  const raw = process.env.DATABASE_URL;
+  if (!raw) return { label: "embedded PGlite (in memory, in the server's process)", config: { databaseUrl: undefined, dataDir: "memory://" }, drop: async () => {} };
+  const base = new URL(raw);
+  if (!/^postgres(ql)?:$/.test(base.protocol)) throw new Error("DATABASE_URL must be a postgresql:// URL");
+  base.searchParams.delete("schema");
+  const schema = `bench_${randomBytes(6).toString("hex")}`;
+  const url = new URL(base);
+  url.searchParams.set("schema", schema);
+  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: base.toString() });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  let dropping: Promise<void> | undefined;
+  return {
+    label: `PostgreSQL at ${base.host}, schema ${schema}`,
+    config: { databaseUrl: url.toString(), dataDir: "" },
+    version: () => admin(async (client) => (await client.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version ?? "?"),
+    drop: () => (dropping ??= admin(async (client) => void (await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)))),
+  };
+}
+
 const loadProcesses = new Set<ChildProcess>();
 let interrupted = false;
 
 export const isInterrupted = () => interrupted;
+
+/** Runs a benchmark's main and exits with its code: 130 once interrupted, 1 on an error (printed). */
+export function exitWith(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(interrupted ? 130 : code),
+    (error: unknown) => {
+      if (!interrupted) console.error(error);
+      process.exit(interrupted ? 130 : 1);
+    },
+  );
+}
 
 /** Called between steps: stops the run once interrupted. */
 export function checkpoint(): void {
@@ -70,6 +112,19 @@ export function trackRequests(server: Server) {
     });
   });
   return state as Readonly<typeof state>;
+}
+
+/** Waits until no request is in flight and no SQL was sent for 250 ms. */
+export async function waitForIdle(tracker: { readonly inFlight: number }, db: Pick<Database, "sqlStatementCount">, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const count = db.sqlStatementCount();
+    if (tracker.inFlight === 0 && count === last) return;
+    if (Date.now() > deadline) throw new Error(`the server is still busy ${timeoutMs} ms after the run`);
+    last = count;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 export function fmt(value: number, digits = 1): string {

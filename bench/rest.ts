@@ -30,13 +30,11 @@
 //                         profiler's overhead, on both sides)
 //
 // Exits non-zero when a response was an error, non-2xx or another body than the verified one.
-import { randomBytes } from "node:crypto";
 import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import type autocannon from "autocannon";
 import { Kind, parse, visit, type DefinitionNode, type FragmentDefinitionNode } from "graphql";
-import pg from "pg";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { createApp } from "../src/http/server.js";
@@ -45,7 +43,7 @@ import { documentPath } from "../src/rest/documents.js";
 import type { RestRequest, Route } from "../src/rest/route.js";
 import { largestDifferences, Profiler, summarise, type ProfileSummary } from "./rest-profile.js";
 import { SEEDED_TABLES, seedTenant, type SeededTenant } from "./rest-seed.js";
-import { checkpoint, fmt, interrupt, intFromEnv, isInterrupted, printTable, runAutocannon, trackRequests, median } from "./common.js";
+import { benchDatabase, checkpoint, exitWith, fmt, interrupt, intFromEnv, median, printTable, runAutocannon, trackRequests, waitForIdle } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -60,36 +58,6 @@ const settings = {
   leads: intFromEnv("BENCH_LEADS", 500, PAGE_SIZE),
   profileDir: process.env.BENCH_CPU_PROFILE || undefined,
 };
-
-// ---------------------------------------------------------------------------------------
-// Database: PostgreSQL in a schema of this run's own, or the embedded one.
-
-function benchDatabase() {
-  const raw = process.env.DATABASE_URL;
-  if (!raw) return { label: "embedded PGlite (in memory, in the server's process)", config: { databaseUrl: undefined, dataDir: "memory://" }, drop: async () => {} };
-  const base = new URL(raw);
-  if (!/^postgres(ql)?:$/.test(base.protocol)) throw new Error("DATABASE_URL must be a postgresql:// URL");
-  base.searchParams.delete("schema");
-  const schema = `bench_${randomBytes(6).toString("hex")}`;
-  const url = new URL(base);
-  url.searchParams.set("schema", schema);
-  const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: base.toString() });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
-  let dropping: Promise<void> | undefined;
-  return {
-    label: `PostgreSQL at ${base.host}, schema ${schema}`,
-    config: { databaseUrl: url.toString(), dataDir: "" },
-    version: () => admin(async (client) => (await client.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version ?? "?"),
-    drop: () => (dropping ??= admin(async (client) => void (await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)))),
-  };
-}
 
 // ---------------------------------------------------------------------------------------
 // The two routes, and the GraphQL request each one stands for.
@@ -294,7 +262,8 @@ async function main(): Promise<number> {
     console.log(`seeded ${2 * settings.conversations} conversations, ${2 * settings.leads} leads in ${Date.now() - t} ms`);
     checkpoint();
 
-    const app = createApp(db, loadConfig({}));
+    // Without rate limits: this measures REST against GraphQL (bench/rate-limits.ts measures the limits).
+    const app = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
     const port = await app.listen(0, HOST);
     cleanup.unshift(() => app.close());
     const base = `http://${HOST}:${port}`;
@@ -305,18 +274,7 @@ async function main(): Promise<number> {
       await makeCase("GET", "/leads", `sort=score&limit=${PAGE_SIZE}`, "leads", (t) => t.leadIds, highestScoreFirst),
     ];
 
-    /** Waits until no request is in flight and no SQL was sent for 250 ms. */
-    const settle = async (timeoutMs = 15_000) => {
-      const deadline = Date.now() + timeoutMs;
-      let last = -1;
-      for (;;) {
-        const count = db.sqlStatementCount();
-        if (tracker.inFlight === 0 && count === last) return;
-        if (Date.now() > deadline) throw new Error(`the server is still busy ${timeoutMs} ms after the run`);
-        last = count;
-        await new Promise((resolve) => setTimeout(resolve, 250));
-      }
-    };
+    const settle = () => waitForIdle(tracker, db);
 
     if (settings.profileDir) await mkdir(settings.profileDir, { recursive: true });
     const profiler = new Profiler();
@@ -481,10 +439,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(isInterrupted() ? 130 : code),
-  (error: unknown) => {
-    if (!isInterrupted()) console.error(error);
-    process.exit(isInterrupted() ? 130 : 1);
-  },
-);
+exitWith(main);

@@ -21,7 +21,7 @@ import { openDatabase, type Database } from "../src/db/client.js";
 import type { ChannelType, ConversationStatus } from "../src/generated/prisma/enums.js";
 import { createApp, type App } from "../src/http/server.js";
 import { connectionConfig, createBaselineServer, type BaselineServer } from "./baseline.js";
-import { checkpoint, fmt, interrupt, intFromEnv, isInterrupted, printTable, runAutocannon, trackRequests } from "./common.js";
+import { checkpoint, exitWith, fmt, interrupt, intFromEnv, printTable, runAutocannon, trackRequests } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -413,7 +413,8 @@ async function main(): Promise<number> {
     const messageCount = settings.conversations * 2 * MESSAGES_PER_CONVERSATION;
     console.log(`seeded ${settings.conversations * 2} conversations, ${messageCount} messages in ${Date.now() - t} ms`);
 
-    const app: App = createApp(db, loadConfig({}));
+    // Without rate limits: this measures the query path (bench/rate-limits.ts measures the limits).
+    const app: App = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
     const graphqlPort = await app.listen(0, HOST);
     cleanup.unshift(() => app.close());
     const baseline: BaselineServer = createBaselineServer({
@@ -495,10 +496,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(isInterrupted() ? 130 : code),
-  (error: unknown) => {
-    if (!isInterrupted()) console.error(error);
-    process.exit(isInterrupted() ? 130 : 1);
-  },
-);
+exitWith(main);

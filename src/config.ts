@@ -1,4 +1,5 @@
 // The one place that reads the environment. Everything else receives a Config.
+import { rateLimitSettings, type RateLimitSettings } from "./limits/settings.js";
 
 export interface Config {
   port: number;
@@ -27,6 +28,13 @@ export interface Config {
     maxQueryDepth: number;
     maxRequestBytes: number;
   };
+  /**
+   * Origins browsers may call from (CORS_ORIGINS, comma-separated; "*" for any). Never with
+   * credentials: callers send bearer tokens, not cookies.
+   */
+  corsOrigins: string[];
+  /** Per-platform request rate limits (RATE_LIMITS, TRUST_PROXY; src/limits/settings.ts). */
+  rateLimits: RateLimitSettings;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -67,5 +75,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueryDepth: intFromEnv(env, "MAX_QUERY_DEPTH", 10),
       maxRequestBytes: intFromEnv(env, "MAX_REQUEST_BYTES", 1_000_000),
     },
+    corsOrigins: (env.CORS_ORIGINS ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean),
+    rateLimits: rateLimitSettings(env.RATE_LIMITS, intFromEnv(env, "TRUST_PROXY", 0)),
   };
 }

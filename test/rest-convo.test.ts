@@ -746,14 +746,14 @@ describe("refusals before GraphQL", () => {
     seed = await seedTenant(server, "Refusals");
   });
 
-  test("401 without a token: a generic JSON body and WWW-Authenticate: Bearer", async () => {
+  test("401 without a token: Convo's body on a path only Convo serves, and WWW-Authenticate: Bearer", async () => {
     const attempts: Record<string, string>[] = [{}, { authorization: "Basic dXNlcjpwYXNz" }, { authorization: "Bearer" }, { authorization: "Bearer not-a-token" }];
     for (const headers of attempts) {
       const reply = await rest(null, "GET", "/api/v1/leads", { headers });
       expect(reply.status).toBe(401);
       expect(reply.headers.get("www-authenticate")).toBe("Bearer");
-      // No Convo token, no Convo dialect: the service's own body, which says what to send.
-      expect(reply.body).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.stringMatching(/Bearer/) } });
+      // GET /api/v1/leads is Convo's alone, so a caller without a token is answered in Convo's shape.
+      expect(reply.body).toEqual({ statusCode: 401, error: "Unauthorized", message: expect.stringMatching(/Bearer <token> \(convo_/) });
     }
   });
 

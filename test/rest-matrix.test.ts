@@ -161,6 +161,8 @@ const EXAMPLES: Record<string, Example> = {
     }),
   },
   "veleria POST /contacts": { body: () => ({ first_name: "Sarah", email: "sarah@example.com.au" }) },
+  // An empty update is a 422 (it would only read the row back).
+  "veleria PUT /contacts/:id": { body: () => ({ last_name: "Nowak" }) },
 };
 
 /**
@@ -483,6 +485,41 @@ describe("scope matrix", () => {
       reply.status,
       `${c.label} with only ${listed.join(", ")} should succeed; if the generated request cannot, add EXAMPLES["${c.name}"]: ${JSON.stringify(reply.body)}`,
     ).toBe(c.route.status ?? 200);
+  });
+});
+
+describe("without a token", () => {
+  /** Dialects with a route of this method at this concrete path, under any of their base paths. */
+  const servingDialects = (method: string, path: string) =>
+    dialects.filter((dialect) =>
+      dialect.basePaths.some((base) =>
+        dialect.routes.some((route) => route.method === method && path.startsWith(base) && new RegExp(`^${route.path.replace(/:\w+/g, "[^/]+")}$`).test(path.slice(base.length))),
+      ),
+    );
+
+  let seed: Seed;
+  beforeAll(async () => {
+    seed = await seedTenant(server, "Anonymous", { closed: true });
+  });
+
+  test.each(CASES)("$name: 401 in a shape the document accepts, the dialect's own where the path is its alone", async (c) => {
+    const call = requestFor(c, baseRows(seed));
+    for (const base of c.dialect.basePaths) {
+      const path = `${base}${call.path.split("?")[0]}`;
+      const response = await fetch(`${origin}${path}`, {
+        method: c.route.method,
+        headers: call.body === undefined ? {} : { "content-type": "application/json" },
+        body: call.body === undefined ? undefined : JSON.stringify(call.body),
+      });
+      const body = await response.json();
+      expect(response.status, `${c.name} at ${path}: ${JSON.stringify(body)}`).toBe(401);
+      expect(response.headers.get("www-authenticate")).toBe("Bearer");
+      expectDocumented(c, 401, body);
+      const serving = servingDialects(c.route.method, path);
+      const own = oracle.ajv.getSchema(`${c.dialect.name}.json#/${pointer("components", "schemas", "Error")}`)!;
+      if (serving.length === 1) expect(own(body), `${c.name} at ${path} is ${c.dialect.name}'s alone: ${JSON.stringify(body)}`).toBe(true);
+      else expect(body, `${path} is shared by ${serving.map((d) => d.name).join(", ")}`).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.stringContaining("Bearer") } });
+    }
   });
 });
 

@@ -369,11 +369,14 @@ describe("errors", () => {
     expect(await counts(tenant)).toEqual(before);
   });
 
-  test("401: no token gets the generic body, a wrong Veleria token the Veleria body", async () => {
+  test("401: no token and a wrong Veleria token both get the Veleria body; a path Convo shares, the generic one", async () => {
     const none = await rest("GET", "/v1/contacts", null);
-    expect(none.status).toBe(401);
+    expectError(none, 401, "unauthorized");
     expect(none.headers.get("www-authenticate")).toBe("Bearer");
-    expect(none.body).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.stringContaining("vela_live_sk_") } });
+    expect(none.body.error.message).toContain("vela_live_sk_");
+    const shared = await rest("GET", "/api/v1/conversations", null);
+    expect(shared.status).toBe(401);
+    expect(shared.body).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.stringContaining("vela_live_sk_") } });
 
     const wrong = await rest("GET", "/api/v1/contacts", `vela_live_sk_${"x".repeat(40)}`);
     expectError(wrong, 401, "unauthorized");

@@ -282,11 +282,11 @@ describe("POST /api/v1/leads", () => {
 });
 
 describe("auth and errors", () => {
-  test("401 without a token: the service's generic body", async () => {
+  test("401 without a token: Vorel's body on POST /conversations, which only Vorel serves", async () => {
     const reply = await post("/conversations", null, example());
     expect(reply.status).toBe(401);
     expect(reply.headers.get("www-authenticate")).toBe("Bearer");
-    expect(reply.body.error.code).toBe("UNAUTHENTICATED");
+    expect(reply.body.error.code).toBe("unauthenticated");
     expect(reply.body.error.message).toContain("vapk_live_");
   });
 

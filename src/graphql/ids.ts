@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { badInput } from "./errors.js";
 
-const PREFIX_BY_TYPE = {
+export const PREFIX_BY_TYPE = {
   Tenant: "ten",
   ApiToken: "tok",
   Contact: "con",

@@ -30,4 +30,11 @@ export const rules = {
     )
     .nullish(),
   search: z.string().max(200).nullish(),
+  /**
+   * An update must change something: an empty one would only read the row back, letting a
+   * write-only token read whole records by id.
+   */
+  someChange: z
+    .record(z.string(), z.unknown())
+    .refine((input) => Object.values(input).some((value) => value !== undefined), "send at least one field to change"),
 };

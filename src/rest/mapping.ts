@@ -2,7 +2,7 @@
 // the dialects' formats and global ids, connections to plain lists.
 import { STATUS_CODES } from "node:http";
 import { globalIdOf, rawId } from "../graphql/ids.js";
-import { notFoundFailure, type GraphQLData } from "./route.js";
+import { notFoundFailure, RestFailure, type GraphQLData } from "./route.js";
 
 type IdType = Parameters<typeof globalIdOf>[0];
 
@@ -26,6 +26,10 @@ export function pageOf(page: string | null, size: string | null, defaultSize: nu
   const requested = intParam(size) ?? defaultSize;
   const perPage = typeof requested === "number" ? Math.min(requested, maxSize) : requested;
   const pageNumber = intParam(page) ?? 1;
+  // Pages count from 1: page 0 would reach the schema as a negative offset, named as such.
+  if (typeof pageNumber === "number" && pageNumber < 1) {
+    throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: "page: must be 1 or more", fields: { page: ["must be 1 or more"] } });
+  }
   const offset = typeof pageNumber === "number" && typeof perPage === "number" ? (pageNumber - 1) * perPage : pageNumber;
   return { first: perPage, offset, page: pageNumber, perPage };
 }

@@ -17,8 +17,19 @@ const ERROR_STATUSES: Record<number, string> = {
   409: "Conflicts with an existing resource",
   413: "Request body too large",
   422: "Validation failed; the body maps each field to its messages",
+  429: "Rate limit exceeded: Retry-After says in how many seconds to retry (README \"Rate limits\")",
   500: "Unexpected error",
 };
+
+/**
+ * A caller without a token is answered in the dialect's Error shape where only this dialect
+ * serves the path, and in AnonymousError's where several dialects share it.
+ */
+const ANONYMOUS_STATUSES = new Set([401, 429]);
+const eitherError = { anyOf: [{ $ref: "#/components/schemas/Error" }, { $ref: "#/components/schemas/AnonymousError" }] };
+const AnonymousError = z
+  .object({ error: z.object({ code: z.string().describe("UNAUTHENTICATED or RATE_LIMITED"), message: z.string() }) })
+  .describe("The answer to a request without a valid token on a path more than one dialect serves");
 
 function operation(route: Route) {
   const parameters = [
@@ -47,7 +58,7 @@ function operation(route: Route) {
       ...Object.fromEntries(
         Object.entries(ERROR_STATUSES).map(([status, description]) => [
           status,
-          { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+          { description, content: { "application/json": { schema: ANONYMOUS_STATUSES.has(Number(status)) ? eitherError : { $ref: "#/components/schemas/Error" } } } },
         ]),
       ),
     },
@@ -70,7 +81,7 @@ export function openApiDocument(dialect: Dialect) {
     servers: dialect.basePaths.map((url) => ({ url: url || "/" })),
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
-      schemas: { Error: jsonSchema(dialect.errorSchema, "output") },
+      schemas: { Error: jsonSchema(dialect.errorSchema, "output"), AnonymousError: jsonSchema(AnonymousError, "output") },
     },
     paths,
   };

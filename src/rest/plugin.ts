@@ -3,16 +3,18 @@
 // other plugin apply), and the dialect shapes the result or the failure.
 import type { GraphQLError } from "graphql";
 import type { Plugin, YogaServerInstance } from "graphql-yoga";
-import { dialectScopeName } from "../auth/scopes.js";
-import { tokenFormatOf } from "../auth/tokens.js";
+import { dialectScopeName, toCanonicalScopes } from "../auth/scopes.js";
+import { TOKEN_FORMATS, tokenFormatOf } from "../auth/tokens.js";
 import { authenticate, bearerToken, type Viewer } from "../auth/viewer.js";
 import type { Database } from "../db/client.js";
 import type { TokenFormat } from "../generated/prisma/enums.js";
 import type { Context } from "../graphql/context.js";
 import { schema } from "../graphql/schema.js";
 import type { ServerContext } from "../http/server.js";
+import type { RateLimits, RestMeter } from "../limits/rate-limits.js";
 import type { Live } from "../live/registry.js";
 import { readBodyWithin } from "../http/body.js";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "../http/input-limits.js";
 import { loadDocument } from "./documents.js";
 import { openApiDocument } from "./openapi.js";
 import { notFoundFailure, RestFailure, type Dialect, type Failure, type RestRequest, type Route } from "./route.js";
@@ -69,15 +71,19 @@ interface CompiledDialect {
   routes: { route: Route; pattern: RegExp }[];
 }
 
-/** The body of a 401 for a caller whose token names no dialect: plain and self-explaining. */
-const unknownCaller = {
-  error: {
-    code: "UNAUTHENTICATED",
-    message: "Send a valid API token: Authorization: Bearer <token> (vela_live_sk_…, convo_…, vapk_live_… or a Velents token)",
-  },
-};
+/** A 403 naming the missing canonical scope by the dialect's own name for it. */
+function forbiddenFailure(format: TokenFormat, canonical: string): Failure {
+  const scope = dialectScopeName(format, canonical);
+  return { status: 403, code: "FORBIDDEN", message: `This token lacks the ${scope} scope`, scope };
+}
 
-export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBytes: number): Plugin<Context, ServerContext> {
+/** What a caller without a usable token is told to send, in one dialect or in any. */
+function sendATokenMessage(dialect: Dialect | undefined): string {
+  const formats = dialect?.formats ?? (["VELERIA", "CONVO", "VOREL", "VELENTS_SUPPORT"] as TokenFormat[]);
+  return `Send a valid API token: Authorization: Bearer <token> (${formats.map((format) => TOKEN_FORMATS[format].example).join(", or ")})`;
+}
+
+export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBytes: number, rateLimits: RateLimits): Plugin<Context, ServerContext> {
   const compiled: CompiledDialect[] = dialects.map((dialect) => ({
     dialect,
     document: loadDocument(schema, dialect),
@@ -94,6 +100,32 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
 
   const fail = (dialect: Dialect, failure: Failure) =>
     json(failure.status, dialect.error(failure), failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
+
+  /**
+   * Without a token there is no dialect to speak but the path's: where exactly one dialect
+   * serves the path, its own error body; where several do (Convo and Vorel both take POST
+   * /api/v1/leads) or none, the service's own body, which each document lists as
+   * AnonymousError next to the dialect's Error for 401 and 429.
+   */
+  const failAnonymous = (dialect: Dialect | undefined, failure: Failure) =>
+    dialect
+      ? fail(dialect, failure)
+      : json(failure.status, { error: { code: failure.code, message: failure.message } }, failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
+
+  /** The one dialect that serves this path (for this method, else for any), if only one does. */
+  function dialectOfPath(pathname: string, method: string): Dialect | undefined {
+    const serving = (sameMethod: boolean) =>
+      compiled.filter(({ dialect, routes }) =>
+        dialect.basePaths.some((base) => {
+          if (pathname !== base && !pathname.startsWith(`${base}/`)) return false;
+          const relative = pathname.slice(base.length) || "/";
+          return routes.some(({ route, pattern }) => (!sameMethod || route.method === method) && pattern.test(relative));
+        }),
+      );
+    const exact = serving(true);
+    const candidates = exact.length > 0 ? exact : serving(false);
+    return candidates.length === 1 ? candidates[0]!.dialect : undefined;
+  }
 
   /** The failure for a GraphQL result's errors, in the route's own field names. */
   function failureOf(errors: readonly GraphQLError[], route: Route, dialect: Dialect, format: TokenFormat, params: Record<string, string>): Failure {
@@ -117,10 +149,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     // in a body keeps its message ("Conversation not found"), which names what was missing.
     const field = nameOf(first.extensions.field);
     if (code === "NOT_FOUND" && (field === undefined || field in params)) return notFoundFailure().failure;
-    if (code === "FORBIDDEN" && typeof first.extensions.scope === "string") {
-      const scope = dialectScopeName(format, first.extensions.scope);
-      return { status: 403, code, message: `This token lacks the ${scope} scope`, scope };
-    }
+    if (code === "FORBIDDEN" && typeof first.extensions.scope === "string") return forbiddenFailure(format, first.extensions.scope);
     const status = STATUS_OF_CODE[code] ?? 500;
     return { status, code, message: status === 500 ? "Unexpected error" : first.message };
   }
@@ -128,6 +157,9 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   function parseBody(raw: Buffer): Record<string, unknown> {
     const text = raw.toString("utf8");
     if (text.trim() === "") return {};
+    if (jsonTooDeep(text)) {
+      throw new RestFailure({ status: 400, code: "MALFORMED_BODY", message: `The request body must not nest deeper than ${MAX_JSON_DEPTH} levels` });
+    }
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -157,33 +189,49 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     return result as { data?: Record<string, unknown> | null; errors?: readonly GraphQLError[] };
   }
 
-  async function handle(request: Request, pathname: string): Promise<Response> {
+  async function handle(request: Request, pathname: string, meter: RestMeter): Promise<Response> {
     // Read (within the limit) before any answer: a body left unread on a keep-alive connection
     // makes the next request on it fail.
     const raw = await readBodyWithin(request, maxBodyBytes);
     const token = bearerToken(request.headers.get("authorization"));
     const format = token ? tokenFormatOf(token) : undefined;
     const target = format ? byFormat.get(format) : undefined;
-    if (!token || !format) return json(401, unknownCaller, { "WWW-Authenticate": "Bearer" });
-    // A format with no REST paths yet (Velents Agent.sa): the token may be fine, the path is not.
-    if (!target) return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
+    if (!token || !format) {
+      const dialect = dialectOfPath(pathname, request.method);
+      return failAnonymous(dialect, (await meter.anonymous()) ?? { status: 401, code: "UNAUTHENTICATED", message: sendATokenMessage(dialect) });
+    }
+    // A format with no REST paths yet (Velents Agent.sa): a valid token learns the path is not
+    // served; anything else is an invalid token first, as on every other path.
+    if (!target) {
+      if (!(await authenticate(db.prisma, token))) {
+        const dialect = dialectOfPath(pathname, request.method);
+        return failAnonymous(dialect, { status: 401, code: "UNAUTHENTICATED", message: sendATokenMessage(dialect) });
+      }
+      return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
+    }
     const { dialect } = target;
     if (!raw) return fail(dialect, { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
     try {
       const viewer = await authenticate(db.prisma, token);
       if (!viewer) {
-        return fail(dialect, { status: 401, code: "UNAUTHENTICATED", message: "The API token is invalid, revoked or expired" });
+        return fail(dialect, (await meter.anonymous(dialect.name)) ?? { status: 401, code: "UNAUTHENTICATED", message: "The API token is invalid, revoked or expired" });
       }
       const base = dialect.basePaths.find((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
       const relative = base === undefined ? undefined : pathname.slice(base.length) || "/";
       const matches = relative === undefined ? [] : target.routes.filter(({ pattern }) => pattern.test(relative));
       const match = matches.find(({ route }) => route.method === request.method);
+      const limited = await meter.authenticated(dialect.name, viewer, match?.route);
+      if (limited) return fail(dialect, limited);
       if (!match) {
         if (matches.length === 0) return fail(dialect, { status: 404, code: "NOT_FOUND", message: `No such path: ${request.method} ${pathname}` });
         const allow = matches.map(({ route }) => route.method).join(", ");
         return json(405, dialect.error({ status: 405, code: "METHOD_NOT_ALLOWED", message: `${request.method} is not allowed here; use ${allow}` }), { Allow: allow });
       }
       const { route, pattern } = match;
+      // The route's scope before its input: a token that may not call it learns nothing from
+      // validation (GraphQL coerces variables before field auth runs).
+      const missing = toCanonicalScopes(format, route.scopes).find((scope) => !viewer.scopes.has(scope));
+      if (missing) return fail(dialect, forbiddenFailure(format, missing));
       let params: Record<string, string>;
       try {
         params = Object.fromEntries(
@@ -212,14 +260,15 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     onYogaInit({ yoga: instance }) {
       yoga = instance as YogaServerInstance<ServerContext, Context>;
     },
-    async onRequest({ request, url, endResponse }) {
+    async onRequest({ request, url, endResponse, serverContext }) {
       const spec = /^\/openapi\/(\w+)\.json$/.exec(url.pathname);
       if (spec && request.method === "GET") {
         const body = openApi.get(spec[1]!);
         if (body) return endResponse(new yoga.fetchAPI.Response(body, { headers: { "content-type": "application/json; charset=utf-8" } }));
       }
       if (!REST_PATHS.test(url.pathname)) return;
-      endResponse(await handle(request, url.pathname));
+      const meter = rateLimits.meter(request, serverContext.req);
+      endResponse(meter.report(await handle(request, url.pathname, meter)));
     },
   };
 }

@@ -119,7 +119,7 @@ builder.mutationFields((t) => ({
     grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }),
-      input: t.arg({ type: UpdateBookingInput, required: true }),
+      input: t.arg({ type: UpdateBookingInput, required: true, validate: rules.someChange }),
     },
     resolve: (query, _root, { id, input }, ctx) =>
       publishAfter(ctx, ctx.prisma.$transaction(async (tx) => {

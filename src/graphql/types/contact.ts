@@ -133,7 +133,7 @@ builder.mutationFields((t) => ({
     grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: ContactRef, required: true, validate: idOf("Contact") }),
-      input: t.arg({ type: ContactInput, required: true }),
+      input: t.arg({ type: ContactInput, required: true, validate: rules.someChange }),
     },
     resolve: (query, _root, { id, input }, ctx) =>
       ctx.prisma.$transaction(async (tx) => {

@@ -332,7 +332,7 @@ builder.mutationFields((t) => ({
     grantScopes: ["written"],
     args: {
       id: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
-      input: t.arg({ type: UpdateConversationInput, required: true }),
+      input: t.arg({ type: UpdateConversationInput, required: true, validate: rules.someChange }),
     },
     resolve: async (query, _root, { id, input }, ctx) => {
       await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");
