@@ -108,7 +108,10 @@ describe("nesting", () => {
   });
 
   test("a list literal 5,000 deep: a parse error, not a stack overflow", async () => {
-    expectCode(await post(JSON.stringify({ query: `{ contacts(search: ${deep(5_000)}) { totalCount } }` })), "GRAPHQL_PARSE_FAILED", 400);
+    const query = JSON.stringify({ query: `{ contacts(search: ${deep(5_000)}) { totalCount } }` });
+    // As every parse error: 400 under the GraphQL-over-HTTP media type, 200 under legacy application/json.
+    expectCode(await post(query, { accept: "application/graphql-response+json" }), "GRAPHQL_PARSE_FAILED", 400);
+    expectCode(await post(query), "GRAPHQL_PARSE_FAILED", 200);
   });
 
   test("a chain of 5,000 fragments: refused at parse time", async () => {
@@ -130,6 +133,12 @@ describe("abusive documents", () => {
     expectCode(answer, "GRAPHQL_VALIDATION_FAILED");
     expect(answer.body.data ?? null).toBeNull();
     expect(answer.body.errors[0].message).toMatch(/Aliases limit of 30 exceeded/);
+  });
+
+  test("two aliased __schema introspections: refused, one introspection per request", async () => {
+    const answer = await post(JSON.stringify({ query: "{ a: __schema { queryType { name } } b: __schema { queryType { name } } }" }));
+    expectCode(answer, "GRAPHQL_VALIDATION_FAILED");
+    expect(answer.body.errors[0].message).toMatch(/__schema may appear only once/);
   });
 
   test("50 directives: refused by the directive limit", async () => {
@@ -189,6 +198,24 @@ describe("malformed requests get a typed JSON body", () => {
 describe("REST", () => {
   const rest = (path: string, init: RequestInit = {}) => send(`${server.url.replace("/graphql", "")}${path}`, init);
 
+  test.each([
+    ["a NUL in a JSON key", { "k\u0000": "v" }, "custom_fields.k\u0000", /NUL/],
+    ["a lone surrogate in a JSON value", { note: "\ud800" }, "custom_fields.note", /surrogate/],
+  ])("%s: Veleria's 422 names the key under the REST field, in plain words", async (_name, customFields, field, message) => {
+    const token = await seed.tenant.tokenWith(["contacts:write"], "VELERIA");
+    const before = await snapshot(server, seed.tenant.id);
+    const answer = await rest("/v1/contacts", {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ first_name: "Ada", custom_fields: customFields }),
+    });
+    expect(answer.status).toBe(422);
+    expect(Object.keys(answer.body.error.fields)).toEqual([field]);
+    expect(answer.body.error.fields[field][0]).toMatch(message);
+    expect(answer.body.error.fields[field][0]).not.toContain("custom");
+    expect(await snapshot(server, seed.tenant.id)).toEqual(before);
+  });
+
   test("a body nested 10,000 deep: the dialect's 400", async () => {
     const answer = await rest("/api/v1/leads", {
       method: "POST",
@@ -221,6 +248,14 @@ describe("CORS", () => {
     const response = await fetch(server.url, { method: "OPTIONS", headers: { origin: "https://app.example", "access-control-request-method": "POST" } });
     expect(response.headers.get("access-control-allow-origin")).toBe("https://app.example");
     expect(response.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
+  test("a browser script may read the rate-limit headers, on GraphQL and REST paths alike", async () => {
+    for (const path of ["/graphql", "/api/v1/leads"]) {
+      const response = await fetch(`${server.url.replace("/graphql", "")}${path}`, { headers: { origin: "https://app.example" } });
+      const exposed = (response.headers.get("access-control-expose-headers") ?? "").toLowerCase().split(/,\s*/);
+      expect(exposed, path).toEqual(expect.arrayContaining(["retry-after", "ratelimit-remaining", "x-ratelimit-remaining"]));
+    }
   });
 
   test("CORS_ORIGINS restricts the origins", async () => {

@@ -404,6 +404,10 @@ describe("callers without a valid token: per IP, before any database work", () =
     expect(limitHeaders(refusedGraphql.headers, "RateLimit")).toMatchObject({ limit: 3, remaining: 0, retryAfter: expect.any(Number) });
     // None of those touched the database.
     expect(server.db.sqlStatementCount()).toBe(statementsBefore);
+    // A token in a format without REST paths (Agent.sa) that names no token is looked up, then counted too.
+    const unknownAgent = await restRequest(at, "GET", "/v1/contacts", `agentsa_${"0".repeat(48)}`);
+    expect(unknownAgent.status).toBe(429);
+    expect(unknownAgent.body).toMatchObject({ success: false, error: { code: "too_many_requests" } });
 
     // A well-formed token that is not valid is looked up, then answered in its dialect's shape.
     const unknownConvo = await restRequest(at, "GET", "/api/v1/leads", `convo_${"0".repeat(32)}`);

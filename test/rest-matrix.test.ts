@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { z } from "zod";
 import { DATA_SCOPES, dialectScopeName, toCanonicalScopes, type Scope } from "../src/auth/scopes.js";
+import { TOKEN_FORMATS } from "../src/auth/tokens.js";
 import { issueToken } from "../src/auth/viewer.js";
 import type { TokenFormat } from "../src/generated/prisma/enums.js";
 import { dialects } from "../src/rest/dialects/index.js";
@@ -502,15 +503,17 @@ describe("without a token", () => {
     seed = await seedTenant(server, "Anonymous", { closed: true });
   });
 
+  const call = (c: Case, path: string, authorization?: string) => {
+    const { body } = requestFor(c, baseRows(seed));
+    const headers: Record<string, string> = body === undefined ? {} : { "content-type": "application/json" };
+    if (authorization) headers.authorization = authorization;
+    return fetch(`${origin}${path}`, { method: c.route.method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  };
+  const pathsOf = (c: Case) => c.dialect.basePaths.map((base) => `${base}${requestFor(c, baseRows(seed)).path.split("?")[0]}`);
+
   test.each(CASES)("$name: 401 in a shape the document accepts, the dialect's own where the path is its alone", async (c) => {
-    const call = requestFor(c, baseRows(seed));
-    for (const base of c.dialect.basePaths) {
-      const path = `${base}${call.path.split("?")[0]}`;
-      const response = await fetch(`${origin}${path}`, {
-        method: c.route.method,
-        headers: call.body === undefined ? {} : { "content-type": "application/json" },
-        body: call.body === undefined ? undefined : JSON.stringify(call.body),
-      });
+    for (const path of pathsOf(c)) {
+      const response = await call(c, path);
       const body = await response.json();
       expect(response.status, `${c.name} at ${path}: ${JSON.stringify(body)}`).toBe(401);
       expect(response.headers.get("www-authenticate")).toBe("Bearer");
@@ -519,6 +522,22 @@ describe("without a token", () => {
       const own = oracle.ajv.getSchema(`${c.dialect.name}.json#/${pointer("components", "schemas", "Error")}`)!;
       if (serving.length === 1) expect(own(body), `${c.name} at ${path} is ${c.dialect.name}'s alone: ${JSON.stringify(body)}`).toBe(true);
       else expect(body, `${path} is shared by ${serving.map((d) => d.name).join(", ")}`).toEqual({ error: { code: "UNAUTHENTICATED", message: expect.stringContaining("Bearer") } });
+    }
+  });
+
+  test.each(CASES)("$name: an unknown token of every format gets a 401 the document accepts", async (c) => {
+    for (const path of pathsOf(c)) {
+      const serving = servingDialects(c.route.method, path);
+      for (const [format, rule] of Object.entries(TOKEN_FORMATS)) {
+        // On a path several dialects share, a token of one of them is answered in its own
+        // dialect: that dialect's document is the one to hold it to (its own case does).
+        const tokenDialect = dialects.find((dialect) => dialect.formats.includes(format as TokenFormat));
+        if (tokenDialect && tokenDialect !== c.dialect && serving.includes(tokenDialect)) continue;
+        const response = await call(c, path, `Bearer ${rule.generate(seed.tenant.id)}`);
+        const body = await response.json();
+        expect(response.status, `${c.name} at ${path} with an unknown ${format} token: ${JSON.stringify(body)}`).toBe(401);
+        expectDocumented(c, 401, body);
+      }
     }
   });
 });

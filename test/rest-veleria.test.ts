@@ -183,6 +183,11 @@ describe("contacts", () => {
     expect(capped.body.pagination).toEqual({ total: 25, page: 1, per_page: 100, total_pages: 1 });
     expect(capped.body.data).toHaveLength(25);
 
+    for (const query of ["page=0", "per_page=0", "page=-1"]) {
+      const refused = await rest("GET", `/v1/contacts?${query}`, pagedToken);
+      expectError(refused, 422, "unprocessable_entity");
+      expect(refused.body.error.message).toBe(`${query.split("=")[0]}: must be 1 or more`);
+    }
     const beyond = await rest("GET", "/v1/contacts?page=9&per_page=10", pagedToken);
     expect(beyond.body).toEqual({ success: true, data: [], pagination: { total: 25, page: 9, per_page: 10, total_pages: 3 } });
 
@@ -381,6 +386,14 @@ describe("errors", () => {
     const wrong = await rest("GET", "/api/v1/contacts", `vela_live_sk_${"x".repeat(40)}`);
     expectError(wrong, 401, "unauthorized");
     expect(wrong.headers.get("www-authenticate")).toBe("Bearer");
+  });
+
+  test("a value outside an enum: the 422 lists the values in Veleria's lower case", async () => {
+    const reply = await rest("GET", "/v1/conversations?channel=pigeon", await veleria(tenant));
+    expectError(reply, 422, "unprocessable_entity");
+    expect(reply.body.error.fields.channel[0]).toMatch(/^must be one of: (\w+, )+\w+$/);
+    expect(reply.body.error.fields.channel[0]).toContain("whatsapp");
+    expect(reply.body.error.fields.channel[0]).not.toMatch(/[A-Z]/);
   });
 
   test("403 names the missing scope, writing nothing", async () => {

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 export const offsetArgOptions = {
   description: "Rows to skip first, for page-numbered clients; after a cursor, rows skipped after it.",
-  validate: z.number().int().min(0).max(100_000).nullish(),
+  validate: z.number().int().min(0, "must be 0 or more").max(100_000, "must be at most 100,000").nullish(),
 };
 
 /** Adds an offset to the skip Pothos computed for the page (1 when paging after a cursor). */

@@ -6,7 +6,7 @@ import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
 import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
 import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
 import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
-import { GraphQLError, Kind, visit, type DocumentNode, type ValidationContext } from "graphql";
+import { GraphQLError, Kind, visit, type ASTVisitor, type DocumentNode, type ValidationContext } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { badInput } from "../graphql/errors.js";
 
@@ -117,11 +117,12 @@ export function storableInput(): Plugin {
     // graphql-js parses recursively: 2,000 tokens of "[[[[…" overflow the stack before the
     // token limit is reached, so brackets are counted before any parsing (strings are skipped
     // as in JSON, which is enough to be safe: a miscount only refuses, it never recurses).
-    onParse({ params }) {
+    // Thrown from the parse function itself, so that yoga treats it as any syntax error.
+    onParse({ params, setParseFn }) {
       const source = typeof params.source === "string" ? params.source : params.source.body;
       if (jsonTooDeep(source, DOCUMENT_LIMITS.nesting)) {
-        throw new GraphQLError(`Syntax Error: the document nests brackets deeper than ${DOCUMENT_LIMITS.nesting} levels.`, {
-          extensions: { code: "GRAPHQL_PARSE_FAILED", http: { status: 400 } },
+        setParseFn(() => {
+          throw new GraphQLError(`Syntax Error: the document nests brackets deeper than ${DOCUMENT_LIMITS.nesting} levels.`);
         });
       }
     },
@@ -145,9 +146,25 @@ const asValidationError = {
   onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
 };
 
-/** graphql-armor's parse- and validation-time limits: the parser stops at the token limit. */
+/**
+ * One `__schema` per document: the whole introspection answer is about 1 MB, and aliases
+ * would otherwise let one small document ask for it 30 times (100+ ms) at a cost of 30 points.
+ */
+function oneSchemaIntrospection(context: ValidationContext): ASTVisitor {
+  let seen = 0;
+  return {
+    Field(node) {
+      if (node.name.value === "__schema" && ++seen === 2) {
+        context.reportError(new GraphQLError("Introspect the schema once per request: __schema may appear only once", { nodes: [node] }));
+      }
+    },
+  };
+}
+
+/** graphql-armor's parse- and validation-time limits (the parser stops at the token limit), and one introspection per request. */
 export function documentLimits(): Plugin[] {
   return [
+    { onValidate: ({ addValidationRule }) => addValidationRule(oneSchemaIntrospection) },
     maxTokensPlugin({ n: DOCUMENT_LIMITS.tokens }),
     maxAliasesPlugin({ n: DOCUMENT_LIMITS.aliases, ...asValidationError }),
     maxDirectivesPlugin({ n: DOCUMENT_LIMITS.directives, ...asValidationError }),

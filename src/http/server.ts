@@ -75,6 +75,9 @@ function maskError(error: unknown, message: string): Error {
   return located(new GraphQLError(message, { extensions: { code: "INTERNAL_SERVER_ERROR" } }));
 }
 
+/** Every rate-limit header a response may carry (src/limits), for CORS to expose. */
+const RATE_LIMIT_HEADERS = ["Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"];
+
 /** Request body types yoga parses; application/graphql-response+json is a response type only. */
 const ACCEPTED_BODY_TYPES = ["application/json", "application/graphql"];
 
@@ -135,7 +138,7 @@ function requestGuard(maxBytes: number): Plugin {
       if (request.method !== "POST") return;
       const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
       if (!ACCEPTED_BODY_TYPES.includes(type)) {
-        return reject(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request as Content-Type: application/json");
+        return reject(415, "UNSUPPORTED_MEDIA_TYPE", "Send the request as Content-Type: application/json (or application/graphql)");
       }
       const body = await readBodyWithin(request, maxBytes);
       if (!body) return reject(413, "PAYLOAD_TOO_LARGE", `Request body exceeds ${maxBytes} bytes`);
@@ -245,7 +248,8 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "live" |
     landingPage: false,
     batching: false,
     // Bearer tokens need no cookies, so no origin is ever allowed credentials.
-    cors: { origin: config.corsOrigins, credentials: false },
+    // Browsers show a script only the headers listed here: the rate-limit ones are for reading.
+    cors: { origin: config.corsOrigins, credentials: false, exposedHeaders: RATE_LIMIT_HEADERS },
     graphiql: {
       title: "Engagement Graph",
       defaultQuery: EXAMPLE_QUERY,

@@ -18,18 +18,24 @@ export function intParam(value: string | null): number | string | undefined {
 /** A query string value, or undefined when absent or empty. */
 export const param = (value: string | null): string | undefined => (value === null || value === "" ? undefined : value);
 
+/** A whole number from a query string that must be at least `min`: below it, a 422 naming the parameter. */
+export function intParamAtLeast(name: string, value: string | null, min: number): number | string | undefined {
+  const parsed = intParam(value);
+  if (typeof parsed === "number" && parsed < min) {
+    throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${name}: must be ${min} or more`, fields: { [name]: [`must be ${min} or more`] } });
+  }
+  return parsed;
+}
+
 /**
  * `page` (from 1) and a page size as `first`/`offset`, the size capped at `maxSize` (as the
  * schema caps it); values that are not whole numbers pass through to be rejected.
  */
-export function pageOf(page: string | null, size: string | null, defaultSize: number, maxSize: number) {
-  const requested = intParam(size) ?? defaultSize;
+export function pageOf(page: string | null, size: string | null, defaultSize: number, maxSize: number, sizeName = "per_page") {
+  const requested = intParamAtLeast(sizeName, size, 1) ?? defaultSize;
   const perPage = typeof requested === "number" ? Math.min(requested, maxSize) : requested;
-  const pageNumber = intParam(page) ?? 1;
   // Pages count from 1: page 0 would reach the schema as a negative offset, named as such.
-  if (typeof pageNumber === "number" && pageNumber < 1) {
-    throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: "page: must be 1 or more", fields: { page: ["must be 1 or more"] } });
-  }
+  const pageNumber = intParamAtLeast("page", page, 1) ?? 1;
   const offset = typeof pageNumber === "number" && typeof perPage === "number" ? (pageNumber - 1) * perPage : pageNumber;
   return { first: perPage, offset, page: pageNumber, perPage };
 }

@@ -1,7 +1,7 @@
 // The REST compatibility layer as a yoga plugin: the token's format picks the dialect, the
 // route runs its GraphQL operation through yoga's own envelope (so error masking and every
 // other plugin apply), and the dialect shapes the result or the failure.
-import type { GraphQLError } from "graphql";
+import { isEnumType, type GraphQLError } from "graphql";
 import type { Plugin, YogaServerInstance } from "graphql-yoga";
 import { dialectScopeName, toCanonicalScopes } from "../auth/scopes.js";
 import { TOKEN_FORMATS, tokenFormatOf } from "../auth/tokens.js";
@@ -33,14 +33,24 @@ const STATUS_OF_CODE: Record<string, number> = {
   PAYLOAD_TOO_LARGE: 413,
 };
 
+/** A GraphQL enum's values as the dialect spells them: its own list, else the schema's in the dialect's case. */
+function enumValuesIn(dialect: Dialect, name: string): string {
+  const own = dialect.enumValues?.[name];
+  if (own) return own;
+  const type = schema.getType(name);
+  if (!isEnumType(type)) return "the documented values";
+  return type.getValues().map(({ name: value }) => (dialect.enumCase === "lower" ? value.toLowerCase() : value)).join(", ");
+}
+
 /** GraphQL's coercion messages in words that name nothing of GraphQL (its types, variables, ids). */
 const PLAIN_MESSAGES: [RegExp, (dialect: Dialect, ...groups: string[]) => string][] = [
   [/^Variable "\$\w+" of required type "[^"]+" was not provided\.$/, () => "is required"],
   [/^Variable "\$\w+" of non-null type "[^"]+" must not be null\.$/, () => "must not be null"],
   [/^Field "\w+" of required type "[^"]+" was not provided\.$/, () => "is required"],
+  [/^Expected non-nullable type "[^"]+" not to be null\.$/, () => "is required"],
   [/^Field "\w+" is not defined by type "\w+"\.$/, () => "is not a known field"],
-  [/^Value .* does not exist in "(\w+)" enum\..*$/s, (dialect, name) => `must be one of: ${dialect.enumValues?.[name!] ?? "the documented values"}`],
-  [/^Enum "(\w+)" cannot represent non-string value: .*$/s, (dialect, name) => `must be one of: ${dialect.enumValues?.[name!] ?? "the documented values"}`],
+  [/^Value .* does not exist in "(\w+)" enum\..*$/s, (dialect, name) => `must be one of: ${enumValuesIn(dialect, name!)}`],
+  [/^Enum "(\w+)" cannot represent non-string value: .*$/s, (dialect, name) => `must be one of: ${enumValuesIn(dialect, name!)}`],
   [/^String cannot represent a non string value: .*$/s, () => "must be a string"],
   [/^Int cannot represent non(?:-integer| 32-bit signed integer) value: .*$/s, () => "must be an integer"],
   [/^must be a \w+ id \(\w+_…\)$/, () => "must be a valid id"],
@@ -50,8 +60,10 @@ const PLAIN_MESSAGES: [RegExp, (dialect: Dialect, ...groups: string[]) => string
  * A validation message for a REST caller: without GraphQL's framing ("Variable "$input" got
  * invalid value … at "input.score"; " or "input.score: ") and in plain words.
  */
-function restMessage(message: string, dialect: Dialect): string {
-  const bare = message.replace(/^Variable "\$\w+" got invalid value .*?; /s, "").replace(/^[\w.[\]]+: /, "");
+function restMessage(message: string, dialect: Dialect, field: unknown): string {
+  const unframed = message.replace(/^Variable "\$\w+" got invalid value .*?; /s, "");
+  // The field the message starts with, whatever characters its JSON keys hold.
+  const bare = typeof field === "string" && unframed.startsWith(`${field}: `) ? unframed.slice(field.length + 2) : unframed.replace(/^[\w.[\]]+: /, "");
   for (const [pattern, plain] of PLAIN_MESSAGES) {
     const match = pattern.exec(bare);
     if (match) return plain(dialect, ...match.slice(1));
@@ -102,18 +114,13 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     json(failure.status, dialect.error(failure), failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
 
   /**
-   * Without a token there is no dialect to speak but the path's: where exactly one dialect
-   * serves the path, its own error body; where several do (Convo and Vorel both take POST
-   * /api/v1/leads) or none, the service's own body, which each document lists as
-   * AnonymousError next to the dialect's Error for 401 and 429.
+   * A caller without a valid token is answered in the shape the path's document promises:
+   * the dialect its token's format names, if that dialect serves the path; else the one
+   * dialect that serves it (`GET /v1/contacts` is Veleria's); else, where several share it
+   * (Convo and Vorel both take POST /api/v1/leads) or none does, the service's own body,
+   * which each document lists as AnonymousError next to the dialect's Error for 401 and 429.
    */
-  const failAnonymous = (dialect: Dialect | undefined, failure: Failure) =>
-    dialect
-      ? fail(dialect, failure)
-      : json(failure.status, { error: { code: failure.code, message: failure.message } }, failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
-
-  /** The one dialect that serves this path (for this method, else for any), if only one does. */
-  function dialectOfPath(pathname: string, method: string): Dialect | undefined {
+  function unauthenticatedDialect(pathname: string, method: string, format: TokenFormat | undefined): Dialect | undefined {
     const serving = (sameMethod: boolean) =>
       compiled.filter(({ dialect, routes }) =>
         dialect.basePaths.some((base) => {
@@ -123,8 +130,18 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
         }),
       );
     const exact = serving(true);
-    const candidates = exact.length > 0 ? exact : serving(false);
-    return candidates.length === 1 ? candidates[0]!.dialect : undefined;
+    const candidates = (exact.length > 0 ? exact : serving(false)).map(({ dialect }) => dialect);
+    const own = format ? byFormat.get(format)?.dialect : undefined;
+    if (own && (candidates.length === 0 || candidates.includes(own))) return own;
+    return candidates.length === 1 ? candidates[0] : undefined;
+  }
+
+  /** 401 (or the per-address 429) for a caller without a valid token, counted per address. */
+  async function refuseUnauthenticated(pathname: string, method: string, format: TokenFormat | undefined, meter: RestMeter, message?: string) {
+    const dialect = unauthenticatedDialect(pathname, method, format);
+    const failure = (await meter.anonymous(dialect?.name)) ?? { status: 401, code: "UNAUTHENTICATED", message: message ?? sendATokenMessage(dialect) };
+    if (dialect) return fail(dialect, failure);
+    return json(failure.status, { error: { code: failure.code, message: failure.message } }, failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
   }
 
   /** The failure for a GraphQL result's errors, in the route's own field names. */
@@ -132,13 +149,19 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     const first = errors[0]!;
     const code = String(first.extensions.code ?? "INTERNAL_SERVER_ERROR");
     // "input.ids.1" is about `ids`: the map names fields, not their elements.
+    // A key inside a JSON field ("input.customFields.note") is named under the field's own
+    // REST name ("custom_fields.note").
     const nameOf = (field: unknown) => {
       if (typeof field !== "string") return undefined;
       const path = field.replace(/\.\d+|\[\d+\]/g, "");
-      return route.fields?.[path] ?? path;
+      if (route.fields?.[path]) return route.fields[path];
+      const prefix = Object.keys(route.fields ?? {})
+        .filter((key) => path.startsWith(`${key}.`))
+        .sort((x, y) => y.length - x.length)[0];
+      return prefix ? `${route.fields![prefix]}${path.slice(prefix.length)}` : path;
     };
     if (code === "BAD_USER_INPUT") {
-      const named = errors.map((error) => ({ name: nameOf(error.extensions.field), message: restMessage(error.message, dialect) }));
+      const named = errors.map((error) => ({ name: nameOf(error.extensions.field), message: restMessage(error.message, dialect, error.extensions.field) }));
       // A malformed id in the path names no row: the answer is the same as for an unknown one.
       if (named.some(({ name }) => name !== undefined && name in params)) return notFoundFailure().failure;
       const fields: Record<string, string[]> = {};
@@ -196,26 +219,14 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     const token = bearerToken(request.headers.get("authorization"));
     const format = token ? tokenFormatOf(token) : undefined;
     const target = format ? byFormat.get(format) : undefined;
-    if (!token || !format) {
-      const dialect = dialectOfPath(pathname, request.method);
-      return failAnonymous(dialect, (await meter.anonymous()) ?? { status: 401, code: "UNAUTHENTICATED", message: sendATokenMessage(dialect) });
-    }
-    // A format with no REST paths yet (Velents Agent.sa): a valid token learns the path is not
-    // served; anything else is an invalid token first, as on every other path.
-    if (!target) {
-      if (!(await authenticate(db.prisma, token))) {
-        const dialect = dialectOfPath(pathname, request.method);
-        return failAnonymous(dialect, { status: 401, code: "UNAUTHENTICATED", message: sendATokenMessage(dialect) });
-      }
-      return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
-    }
-    const { dialect } = target;
-    if (!raw) return fail(dialect, { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
+    if (!token || !format) return refuseUnauthenticated(pathname, request.method, undefined, meter);
     try {
       const viewer = await authenticate(db.prisma, token);
-      if (!viewer) {
-        return fail(dialect, (await meter.anonymous(dialect.name)) ?? { status: 401, code: "UNAUTHENTICATED", message: "The API token is invalid, revoked or expired" });
-      }
+      if (!viewer) return await refuseUnauthenticated(pathname, request.method, format, meter, target ? "The API token is invalid, revoked or expired" : undefined);
+      // A format with no REST paths yet (Velents Agent.sa): a valid token learns the path is not served.
+      if (!target) return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
+      const { dialect } = target;
+      if (!raw) return fail(dialect, { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
       const base = dialect.basePaths.find((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
       const relative = base === undefined ? undefined : pathname.slice(base.length) || "/";
       const matches = relative === undefined ? [] : target.routes.filter(({ pattern }) => pattern.test(relative));
@@ -250,9 +261,9 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
       if (result.errors?.length) return fail(dialect, failureOf(result.errors, route, dialect, format!, params));
       return json(route.status ?? 200, route.result(result.data ?? {}, restRequest));
     } catch (error) {
-      if (error instanceof RestFailure) return fail(dialect, error.failure);
-      console.error(error);
-      return fail(dialect, { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error" });
+      const failure = error instanceof RestFailure ? error.failure : { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error" };
+      if (!(error instanceof RestFailure)) console.error(error);
+      return target ? fail(target.dialect, failure) : json(failure.status, { error: { code: failure.code, message: failure.message } });
     }
   }
 

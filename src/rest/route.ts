@@ -69,6 +69,8 @@ export interface Dialect {
   errorSchema: z.ZodType;
   /** How 422 messages list a GraphQL enum's values in this dialect, e.g. { ChannelType: "whatsapp, voice" }. */
   enumValues?: Record<string, string>;
+  /** Otherwise the schema's values are listed, in lower case where the dialect writes them so (default: as the schema does). */
+  enumCase?: "lower";
 }
 
 /** Thrown by a route's mappers (an id that cannot name a row, say); rendered like any failure. */

@@ -4,7 +4,7 @@
 // `offset`; creates answer 201, the bulk action 200; 422 bodies carry `errors` per field.
 import { z } from "zod";
 import type { Dialect, GraphQLData, Route } from "../route.js";
-import { bareId, bodyId, intParam, nodes, param, pathId, reasonPhrase } from "../mapping.js";
+import { bareId, bodyId, intParamAtLeast, nodes, param, pathId, reasonPhrase } from "../mapping.js";
 
 const timestamp = z.string().describe("ISO 8601 date-time");
 const uuid = z.string().describe("uuid");
@@ -71,7 +71,10 @@ const page = z.object({
   limit: z.string().regex(/^\d+$/).optional().describe("Page size, 1 to 100 (default 50)"),
   offset: z.string().regex(/^\d+$/).optional().describe("Rows to skip (default 0)"),
 });
-const pageVariables = (query: URLSearchParams) => ({ first: intParam(query.get("limit")) ?? 50, offset: intParam(query.get("offset")) });
+const pageVariables = (query: URLSearchParams) => ({
+  first: intParamAtLeast("limit", query.get("limit"), 1) ?? 50,
+  offset: intParamAtLeast("offset", query.get("offset"), 0),
+});
 const pageFields = { first: "limit", offset: "offset" };
 const idParam = z.object({ id: uuid });
 

@@ -370,6 +370,7 @@ export const veleria: Dialect = {
   basePaths: ["/api/v1", "/v1"],
   routes,
   errorSchema: ErrorBody,
+  enumCase: "lower",
   error: (failure) => ({
     success: false,
     error: {
