@@ -18,6 +18,11 @@ afterAll(() => server?.close());
 // The matrix.
 // ---------------------------------------------------------------------------------------
 
+interface Request {
+  query: string;
+  variables?: Record<string, unknown>;
+}
+
 interface Row {
   /** The root field: the coverage check below compares these with the schema. */
   field: string;
@@ -28,7 +33,8 @@ interface Row {
   scope: Scope | null;
   /** What the selected fields need on top (mutations return types that carry read scopes). */
   selection?: Scope[];
-  request(seed: Seed): { query: string; variables?: Record<string, unknown> };
+  /** May write what the operation needs first (a QUEUED message to report on, say). */
+  request(seed: Seed): Request | Promise<Request>;
   /** Checks a successful answer, and for mutations that the write happened. */
   verify(data: any, seed: Seed): void | Promise<void>;
 }
@@ -326,6 +332,58 @@ const ROWS: Row[] = [
     },
   },
   {
+    field: "sendMessage",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: (s) => ({
+      query: `mutation($input: SendMessageInput!) { sendMessage(input: $input) { role content sequence deliveryStatus } }`,
+      variables: { input: { conversationId: s.id.conversation, content: "Your table is booked" } },
+    }),
+    verify: async (data, s) => {
+      expect(data.sendMessage).toEqual({ role: "ASSISTANT", content: "Your table is booked", sequence: 2, deliveryStatus: "QUEUED" });
+      expect(await prisma().message.count({ where: { conversationId: s.raw.conversation.id, deliveryStatus: "QUEUED" } })).toBe(1);
+    },
+  },
+  {
+    field: "sendMessageToContact",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: (s) => ({
+      query: `mutation($input: SendMessageToContactInput!) { sendMessageToContact(input: $input) { role content deliveryStatus conversation { channelType customerIdentifier } } }`,
+      variables: { input: { contactId: s.id.contact, channelType: "EMAIL", content: "Your invoice" } },
+    }),
+    verify: async (data, s) => {
+      expect(data.sendMessageToContact).toEqual({
+        role: "ASSISTANT",
+        content: "Your invoice",
+        deliveryStatus: "QUEUED",
+        conversation: { channelType: "EMAIL", customerIdentifier: s.raw.contact.email },
+      });
+      expect(await prisma().conversation.count({ where: { contactId: s.raw.contact.id, channelType: "EMAIL" } })).toBe(1);
+    },
+  },
+  {
+    field: "reportMessageDelivery",
+    kind: "mutation",
+    scope: "conversations:write",
+    selection: ["conversations:read"],
+    request: async (s) => {
+      const queued = await prisma().message.create({
+        data: { tenantId: s.raw.conversation.tenantId, conversationId: s.raw.conversation.id, role: "ASSISTANT", content: "Queued", deliveryStatus: "QUEUED" },
+      });
+      return {
+        query: `mutation($input: ReportMessageDeliveryInput!) { reportMessageDelivery(input: $input) { deliveryStatus deliveryError } }`,
+        variables: { input: { messageId: `msg_${queued.id}`, status: "FAILED", error: "number unreachable" } },
+      };
+    },
+    verify: async (data, s) => {
+      expect(data.reportMessageDelivery).toEqual({ deliveryStatus: "FAILED", deliveryError: "number unreachable" });
+      expect(await prisma().message.count({ where: { conversationId: s.raw.conversation.id, deliveryStatus: "FAILED" } })).toBe(1);
+    },
+  },
+  {
     field: "updateBooking",
     kind: "mutation",
     scope: "bookings:write",
@@ -398,8 +456,8 @@ describe.each(ROWS.map((row) => ({ name: rowName(row), row })))("$name", ({ row 
       const seed = await seedTenant(server, "Scopes");
       const token = await seed.tenant.tokenWith(DATA_SCOPES.filter((held) => held !== scope));
       await server.gql(`{ viewer { scopes } }`, {}, token); // first use writes lastUsedAt: not part of the check
+      const { query, variables } = await row.request(seed);
       const before = await snapshot(server, seed.tenant.id);
-      const { query, variables } = row.request(seed);
       const result = await server.gql(query, variables, token);
       expect(result.status).toBe(200);
       expect(result.errors, JSON.stringify(result)).toHaveLength(1);
@@ -418,7 +476,7 @@ describe.each(ROWS.map((row) => ({ name: rowName(row), row })))("$name", ({ row 
     const seed = await seedTenant(server, "Scopes");
     const token = (await issueToken(server.db.prisma, { tenantId: seed.tenant.id, name: "matrix", format: "CONVO", scopes: needed }))
       .secret;
-    const { query, variables } = row.request(seed);
+    const { query, variables } = await row.request(seed);
     const result = await server.gql(query, variables, token);
     expect(result.status).toBe(200);
     expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();

@@ -211,6 +211,39 @@ const CASES: Case[] = [
     expectUnknown: (r) => expectNotFound(r),
   },
   {
+    name: "sendMessage(input.conversationId)",
+    covers: "sendMessage(input.conversationId)",
+    kind: "conversation",
+    foreign: (b) => b.id.conversation,
+    request: (_own, id) => ({
+      query: `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id } }`,
+      variables: { input: { conversationId: id, content: "injected" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "sendMessageToContact(input.contactId)",
+    covers: "sendMessageToContact(input.contactId)",
+    kind: "contact",
+    foreign: (b) => b.id.contact,
+    request: (_own, id) => ({
+      query: `mutation($input: SendMessageToContactInput!) { sendMessageToContact(input: $input) { id } }`,
+      variables: { input: { contactId: id, channelType: "EMAIL", content: "injected" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "reportMessageDelivery(input.messageId)",
+    covers: "reportMessageDelivery(input.messageId)",
+    kind: "message",
+    foreign: (b) => b.id.message,
+    request: (_own, id) => ({
+      query: `mutation($input: ReportMessageDeliveryInput!) { reportMessageDelivery(input: $input) { id } }`,
+      variables: { input: { messageId: id, status: "SENT" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
     name: "revokeApiToken(id)",
     covers: "revokeApiToken(id)",
     kind: "token",

@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Booking, Conversation, Lead } from "../generated/prisma/client.js";
 
-export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED";
+export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED" | "MESSAGE_UPDATED";
 export type LeadEventType = "CREATED" | "UPDATED";
 export type BookingEventType = "CREATED" | "UPDATED" | "CANCELLED";
 

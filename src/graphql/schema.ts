@@ -5,6 +5,7 @@ import "./types/viewer.js";
 import "./types/contact.js";
 import "./types/agent.js";
 import "./types/conversation.js";
+import "./types/message.js";
 import "./types/lead.js";
 import "./types/booking.js";
 import "./types/events.js";

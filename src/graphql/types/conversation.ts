@@ -1,6 +1,7 @@
 // Conversations, their messages, and the tags that label them.
 import { z } from "zod";
 import type { Prisma } from "../../generated/prisma/client.js";
+import type { MessageRole } from "../../generated/prisma/enums.js";
 import { reserveNumbers } from "../../db/numbers.js";
 import { conversationEvent, conversationFacts, type ConversationEventType } from "../../events/events.js";
 import { builder } from "../builder.js";
@@ -13,7 +14,7 @@ import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentRef, ChannelRef } from "./agent.js";
 import { ContactRef } from "./contact.js";
-import { ChannelTypeEnum, ConversationStatusEnum, MessageRoleEnum, SentimentEnum } from "./enums.js";
+import { ChannelTypeEnum, ConversationStatusEnum, DeliveryStatusEnum, MessageRoleEnum, SentimentEnum } from "./enums.js";
 
 const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 const oldestFirst = [{ createdAt: "asc" as const }, { id: "asc" as const }];
@@ -34,8 +35,16 @@ export const MessageRef = builder.prismaNode("Message", {
   authScopes: { scope: "conversations:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
+    sequence: t.exposeInt("sequence", { description: "1, 2, 3, ... within the conversation, in the order messages were stored." }),
     role: t.expose("role", { type: MessageRoleEnum }),
     content: t.exposeString("content"),
+    deliveryStatus: t.expose("deliveryStatus", {
+      type: DeliveryStatusEnum,
+      nullable: true,
+      description: "For messages sent to the customer: QUEUED until the channel's worker reports SENT or FAILED (reportMessageDelivery). Null for the rest.",
+    }),
+    deliveryError: t.exposeString("deliveryError", { nullable: true, description: "Why delivery failed, as the channel's worker reported it." }),
+    deliveredAt: t.expose("deliveredAt", { type: "DateTime", nullable: true, description: "When the worker reported the outcome." }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     conversation: t.relation("conversation"),
   }),
@@ -207,25 +216,37 @@ const BulkResult = builder.objectRef<{ updated: number; skipped: number }>("Bulk
   fields: (t) => ({ updated: t.exposeInt("updated"), skipped: t.exposeInt("skipped") }),
 });
 
-/** Adds a message and moves the conversation's first/last message times, in one transaction. */
-async function addMessage(ctx: Context, query: object, conversationId: string, role: "USER" | "ASSISTANT" | "OPERATOR" | "SYSTEM", content: string) {
-  const { message, conversation } = await ctx.prisma.$transaction(async (tx) => {
-    const conversation = await tx.conversation.findFirst({
-      where: { id: conversationId, tenantId: ctx.tenantId },
-      select: { id: true, firstMessageAt: true },
-    });
-    if (!conversation) throw notFound("Conversation");
-    const message = await tx.message.create({
-      ...query,
-      data: { tenantId: ctx.tenantId, conversationId, role, content },
-    });
-    const updated = await tx.conversation.update({
-      where: { id: conversationId },
-      data: { lastMessageAt: message.createdAt, firstMessageAt: conversation.firstMessageAt ?? message.createdAt },
-      select: conversationFacts,
-    });
-    return { message, conversation: updated };
+/**
+ * Appends a message inside a transaction and moves the conversation's message times; the
+ * database numbers it. `outbound` messages go to the customer: stored QUEUED for the
+ * channel's worker. The caller publishes MESSAGE_ADDED once the transaction committed.
+ */
+export async function appendMessage(
+  tx: Prisma.TransactionClient,
+  tenantId: string,
+  conversationId: string,
+  message: { role: MessageRole; content: string; outbound: boolean },
+  query: object = {},
+) {
+  const conversation = await tx.conversation.findFirst({ where: { id: conversationId, tenantId }, select: { id: true, firstMessageAt: true } });
+  if (!conversation) throw notFound("Conversation");
+  const created = await tx.message.create({
+    ...query,
+    data: { tenantId, conversationId, role: message.role, content: message.content, deliveryStatus: message.outbound ? "QUEUED" : null },
   });
+  const updated = await tx.conversation.update({
+    where: { id: conversationId },
+    data: { lastMessageAt: created.createdAt, firstMessageAt: conversation.firstMessageAt ?? created.createdAt },
+    select: conversationFacts,
+  });
+  return { message: created, conversation: updated };
+}
+
+/** Appends a message in a transaction of its own and publishes MESSAGE_ADDED after it. */
+export async function addMessage(ctx: Context, query: object, conversationId: string, role: MessageRole, content: string, outbound = false) {
+  const { message, conversation } = await ctx.prisma.$transaction((tx) =>
+    appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query),
+  );
   ctx.events.publish(conversationEvent("MESSAGE_ADDED", conversation, message.id));
   return message;
 }
@@ -367,14 +388,14 @@ builder.mutationFields((t) => ({
   }),
   sendOperatorMessage: t.prismaField({
     type: "Message",
-    description: "Posts an operator-authored reply into a conversation.",
+    description: "Posts an operator-authored reply into a conversation, QUEUED for delivery to the customer.",
     authScopes: { scope: "conversations:write" },
     grantScopes: ["written"],
     args: {
       conversationId: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       content: t.arg.string({ required: true, validate: rules.messageContent }),
     },
-    resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content),
+    resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content, true),
   }),
   bulkUpdateConversations: t.field({
     type: BulkResult,

@@ -4,6 +4,7 @@ import {
   BookingStatus,
   ChannelType,
   ConversationStatus,
+  DeliveryStatus,
   LeadStatus,
   MessageRole,
   Plan,
@@ -23,6 +24,7 @@ export const ChannelTypeEnum = builder.enumType(ChannelType, { name: "ChannelTyp
 export const ConversationStatusEnum = builder.enumType(ConversationStatus, { name: "ConversationStatus" });
 export const SentimentEnum = builder.enumType(Sentiment, { name: "Sentiment" });
 export const MessageRoleEnum = builder.enumType(MessageRole, { name: "MessageRole" });
+export const DeliveryStatusEnum = builder.enumType(DeliveryStatus, { name: "DeliveryStatus" });
 export const BookingStatusEnum = builder.enumType(BookingStatus, { name: "BookingStatus" });
 
 /** CONTACTS_READ is "contacts:read": GraphQL enum names cannot hold a colon. */

@@ -29,7 +29,13 @@ async function loadRow<T>(delivery: Delivery, type: string, query: object, load:
 }
 
 const ConversationEventTypeEnum = builder.enumType("ConversationEventType", {
-  values: ["CREATED", "UPDATED", "CLOSED", "MESSAGE_ADDED"] as const,
+  values: {
+    CREATED: {},
+    UPDATED: {},
+    CLOSED: {},
+    MESSAGE_ADDED: {},
+    MESSAGE_UPDATED: { description: "A message's delivery status changed (reportMessageDelivery)." },
+  },
 });
 const LeadEventTypeEnum = builder.enumType("LeadEventType", { values: ["CREATED", "UPDATED"] as const });
 const BookingEventTypeEnum = builder.enumType("BookingEventType", { values: ["CREATED", "UPDATED", "CANCELLED"] as const });
@@ -50,7 +56,7 @@ const ConversationEventRef = builder.objectRef<Delivery<ConversationEvent>>("Con
     message: t.prismaField({
       type: "Message",
       nullable: true,
-      description: "The added message, for MESSAGE_ADDED.",
+      description: "The message, for MESSAGE_ADDED and MESSAGE_UPDATED.",
       resolve: (query, delivery, _args, ctx) => {
         const id = delivery.event.messageId;
         if (!id) return null;

@@ -1,0 +1,144 @@
+// Outbound messages: sent to a customer by the assistant or an operator, stored QUEUED and
+// handed to whoever delivers for the channel. The service talks to no messaging provider
+// itself: a channel worker subscribes (conversationEvents, MESSAGE_ADDED with a QUEUED
+// message), delivers, and reports SENT or FAILED with reportMessageDelivery.
+import { z } from "zod";
+import { reserveNumbers } from "../../db/numbers.js";
+import { conversationEvent, conversationFacts } from "../../events/events.js";
+import type { ChannelType } from "../../generated/prisma/enums.js";
+import { builder } from "../builder.js";
+import { badInput, conflict, notFound } from "../errors.js";
+import { idOf } from "../ids.js";
+import { rules } from "../validation.js";
+import { ContactRef } from "./contact.js";
+import { addMessage, appendMessage, ConversationRef, MessageRef } from "./conversation.js";
+import { ChannelTypeEnum, DeliveryStatusEnum, MessageRoleEnum } from "./enums.js";
+
+/** How a contact is reached on each channel a contact's details can address. */
+const CONTACT_ADDRESS: Partial<Record<ChannelType, "phone" | "email">> = {
+  WHATSAPP: "phone",
+  SMS: "phone",
+  VOICE: "phone",
+  VIBER: "phone",
+  TELEGRAM: "phone",
+  EMAIL: "email",
+  WEBFORM: "email",
+};
+
+const SendMessageInput = builder.inputType("SendMessageInput", {
+  fields: (t) => ({
+    conversationId: t.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
+    content: t.string({ required: true, validate: rules.messageContent }),
+    role: t.field({
+      type: MessageRoleEnum,
+      defaultValue: "ASSISTANT",
+      description: "ASSISTANT (the default: the AI assistant speaks) or OPERATOR (a human does).",
+      validate: z.enum(["ASSISTANT", "OPERATOR"], "must be ASSISTANT or OPERATOR").nullish(),
+    }),
+  }),
+});
+
+const SendMessageToContactInput = builder.inputType("SendMessageToContactInput", {
+  fields: (t) => ({
+    contactId: t.globalID({ for: ContactRef, required: true, validate: idOf("Contact") }),
+    channelType: t.field({ type: ChannelTypeEnum, required: true }),
+    content: t.string({ required: true, validate: rules.messageContent }),
+  }),
+});
+
+const ReportMessageDeliveryInput = builder.inputType("ReportMessageDeliveryInput", {
+  fields: (t) => ({
+    messageId: t.globalID({ for: MessageRef, required: true, validate: idOf("Message") }),
+    status: t.field({ type: DeliveryStatusEnum, required: true, validate: z.enum(["SENT", "FAILED"], "must be SENT or FAILED") }),
+    error: t.string({ description: "Why it failed (FAILED only).", validate: z.string().trim().min(1).max(500).nullish() }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  sendMessage: t.prismaField({
+    type: "Message",
+    description: "Sends a message to the customer of a conversation: stored QUEUED for the channel's worker.",
+    authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    resolve: (query, _root, { input }, ctx) => addMessage(ctx, query, input.conversationId.id, input.role ?? "ASSISTANT", input.content, true),
+  }),
+  sendMessageToContact: t.prismaField({
+    type: "Message",
+    description:
+      "Sends the assistant's message to a contact on a channel: in the contact's latest conversation on that channel, else in the one for " +
+      "the contact's phone or email there, else in a new one (CREATED, then MESSAGE_ADDED). Phone channels: WHATSAPP, SMS, VOICE, VIBER, " +
+      "TELEGRAM; email channels: EMAIL, WEBFORM. Stored QUEUED for the channel's worker.",
+    authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
+    args: { input: t.arg({ type: SendMessageToContactInput, required: true }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      const channelType = input.channelType;
+      const result = await ctx.prisma.$transaction(async (tx) => {
+        const contact = await tx.contact.findFirst({ where: { id: input.contactId.id, tenantId: ctx.tenantId } });
+        if (!contact) throw notFound("Contact", "input.contactId");
+        let conversation = await tx.conversation.findFirst({
+          where: { tenantId: ctx.tenantId, contactId: contact.id, channelType },
+          orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+          select: { id: true },
+        });
+        let created = false;
+        if (!conversation) {
+          const address = CONTACT_ADDRESS[channelType];
+          const identifier = address ? contact[address] : null;
+          if (!identifier) {
+            throw badInput(
+              "input.channelType",
+              address ? `The contact has no ${address} to reach on ${channelType}` : `A contact has no address on ${channelType}: open the conversation with createConversation`,
+            );
+          }
+          conversation = await tx.conversation.findFirst({ where: { tenantId: ctx.tenantId, channelType, customerIdentifier: identifier }, select: { id: true } });
+          if (!conversation) {
+            const name = [contact.firstName, contact.lastName].filter(Boolean).join(" ") || null;
+            conversation = await tx.conversation.create({
+              data: {
+                tenantId: ctx.tenantId,
+                number: await reserveNumbers(tx, ctx.tenantId, "lastConversationNumber"),
+                channelType,
+                contactId: contact.id,
+                customerIdentifier: identifier,
+                customerName: name,
+                customerLanguage: contact.language,
+              },
+              select: { id: true },
+            });
+            created = true;
+          }
+        }
+        return { created, ...(await appendMessage(tx, ctx.tenantId, conversation.id, { role: "ASSISTANT", content: input.content, outbound: true }, query)) };
+      });
+      if (result.created) ctx.events.publish(conversationEvent("CREATED", result.conversation));
+      ctx.events.publish(conversationEvent("MESSAGE_ADDED", result.conversation, result.message.id));
+      return result.message;
+    },
+  }),
+  reportMessageDelivery: t.prismaField({
+    type: "Message",
+    description: "What a channel's worker reports for a QUEUED message: SENT, or FAILED with the reason. Reported once: CONFLICT after that.",
+    authScopes: { scope: "conversations:write" },
+    grantScopes: ["written"],
+    args: { input: t.arg({ type: ReportMessageDeliveryInput, required: true }) },
+    resolve: async (query, _root, { input }, ctx) => {
+      if (input.status === "SENT" && input.error != null) throw badInput("input.error", "only a FAILED delivery has an error");
+      const id = input.messageId.id;
+      const reported = await ctx.prisma.message.updateManyAndReturn({
+        where: { id, tenantId: ctx.tenantId, deliveryStatus: "QUEUED" },
+        data: { deliveryStatus: input.status, deliveryError: input.error?.trim() ?? null, deliveredAt: new Date() },
+        select: { id: true, conversation: { select: conversationFacts } },
+      });
+      if (reported.length === 0) {
+        const message = await ctx.prisma.message.findFirst({ where: { id, tenantId: ctx.tenantId }, select: { deliveryStatus: true } });
+        if (!message) throw notFound("Message", "input.messageId");
+        if (message.deliveryStatus === null) throw badInput("input.messageId", "This message was not sent to the customer: it has no delivery to report");
+        throw conflict(`This message's delivery was already reported ${message.deliveryStatus}`);
+      }
+      ctx.events.publish(conversationEvent("MESSAGE_UPDATED", reported[0]!.conversation, id));
+      return ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id } });
+    },
+  }),
+}));
