@@ -153,6 +153,7 @@ const EXAMPLES: Record<string, Example> = {
   // Requests that reach their row, so that "served with its own scopes" means a success.
   "convo POST /conversations/bulk": { body: (rows) => ({ ids: [rows.Conversation.uuid], action: "close" }) },
   "vorel POST /leads": { body: (rows) => ({ conversation_id: rows.Conversation.uuid, name: "Anna" }) },
+  "vorel PATCH /conversations/:id": { body: () => ({ customer_name: "Anna Nowak" }) },
   "veleria POST /bookings": {
     body: (rows) => ({
       contact_id: `con_${rows.Contact.uuid}`,

@@ -54,10 +54,10 @@ async function createConversation(token = writer, overrides: Record<string, unkn
 }
 
 describe("OpenAPI document", () => {
-  test("serves both routes under /api/v1 with the error envelope", () => {
+  test("serves its routes under /api/v1 with the error envelope", () => {
     expect(openApi.openapi).toBe("3.1.0");
     expect(openApi.servers).toEqual([{ url: "/api/v1" }]);
-    expect(Object.keys(openApi.paths).sort()).toEqual(["/conversations", "/leads"]);
+    expect(Object.keys(openApi.paths).sort()).toEqual(["/conversations", "/conversations/{id}", "/conversations/{id}/send", "/leads"]);
     expect(openApi.paths["/conversations"]!.post.responses["201"]).toBeDefined();
     expect(openApi.paths["/leads"]!.post.security).toEqual([{ bearerAuth: ["leads:write"] }]);
     expect(openApi.components.schemas.Error.required).toEqual(["error"]);
@@ -375,5 +375,125 @@ describe("one store with GraphQL", () => {
       conversationId: `conv_${id}`,
       fields: { name: "From GraphQL" },
     });
+  });
+});
+
+describe("conversations beyond create: list, get, PATCH, send", () => {
+  let reader: string;
+  let own: { id: string }[];
+  beforeAll(async () => {
+    const other = await server.createTenant("Vorel list");
+    const otherWriter = await other.tokenWith(["conversations:write", "conversations:read"], "VOREL");
+    // Three of this tenant's conversations, and one of another tenant created in between.
+    own = [await createConversation(), await createConversation()];
+    await createConversation(otherWriter);
+    own.push(await createConversation());
+    reader = await tenant.tokenWith(toCanonicalScopes("VOREL", ["read"]), "VOREL");
+  });
+
+  test("GET /conversations walks cursor pages, newest first, this tenant's only", async () => {
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const reply = await call("GET", `/api/v1/conversations?limit=2${cursor ? `&cursor=${cursor}` : ""}`, reader);
+      expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+      expectDocumented("GET", "/conversations", reply);
+      expect(reply.body.data.length).toBeLessThanOrEqual(2);
+      expect(reply.body.has_more).toBe(reply.body.next_cursor !== null);
+      seen.push(...reply.body.data.map((row: { id: string }) => row.id));
+      cursor = reply.body.next_cursor;
+      pages += 1;
+    } while (cursor && pages < 20);
+    // Newest first: the last created comes first; the other tenant's never shows.
+    const mine = own.map((row) => row.id);
+    expect(seen.filter((id) => mine.includes(id))).toEqual([...mine].reverse());
+    expect(new Set(seen).size).toBe(seen.length);
+    const all = await server.db.prisma.conversation.count({ where: { tenantId: tenant.id } });
+    expect(seen.length).toBe(all);
+  });
+
+  test.each([
+    ["limit=0", "limit"],
+    ["limit=abc", "limit"],
+    ["cursor=nope", "cursor"],
+  ])("GET /conversations?%s: 422 naming %s", async (query, field) => {
+    const reply = await call("GET", `/api/v1/conversations?${query}`, reader);
+    expect(reply.status).toBe(422);
+    expect(reply.body.error.code).toBe("validation_error");
+    expect(Object.keys(reply.body.error.fields)).toEqual([field]);
+  });
+
+  test("GET /conversations?limit=500 serves 100 at most", async () => {
+    const reply = await call("GET", "/api/v1/conversations?limit=500", reader);
+    expect(reply.status).toBe(200);
+    expect(reply.body.data.length).toBeLessThanOrEqual(100);
+  });
+
+  test("GET /conversations/{id}: the header; another tenant's or an unknown id: the same 404", async () => {
+    const reply = await call("GET", `/api/v1/conversations/${own[0]!.id}`, reader);
+    expect(reply.status).toBe(200);
+    expectDocumented("GET", "/conversations/{id}", reply);
+    expect(reply.body).toEqual(own[0]);
+    const unknown = await call("GET", `/api/v1/conversations/${"0".repeat(8)}-0000-4000-8000-${"0".repeat(12)}`, reader);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe("not_found");
+  });
+
+  test("PATCH /conversations/{id}: customer_name and customer_language; null clears; nothing else changes", async () => {
+    const target = await createConversation();
+    const renamed = await call("PATCH", `/api/v1/conversations/${target.id}`, writer, { customer_name: "Amira H.", customer_language: null });
+    expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
+    expectDocumented("PATCH", "/conversations/{id}", renamed);
+    expect(renamed.body).toMatchObject({ id: target.id, customer_name: "Amira H.", customer_language: null, channel: target.channel, status: "active" });
+  });
+
+  test.each([
+    ["an empty body", {}, "body"],
+    ["the routing tuple", { customer_identifier: "+1" }, "customer_identifier"],
+    ["the status", { status: "closed" }, "status"],
+    ["a language Vorel does not accept", { customer_language: "english" }, "customer_language"],
+  ])("PATCH with %s: 422 naming %s, nothing written", async (_name, body, field) => {
+    const target = await createConversation();
+    const before = await snapshot(server, tenant.id);
+    const reply = await call("PATCH", `/api/v1/conversations/${target.id}`, writer, body);
+    expect(reply.status, JSON.stringify(reply.body)).toBe(422);
+    expect(Object.keys(reply.body.error.fields)).toEqual([field]);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("POST /conversations/{id}/send: 201 with the message's id, sequence and time; mocked, since no provider is connected", async () => {
+    const target = await createConversation();
+    const first = await call("POST", `/api/v1/conversations/${target.id}/send`, writer, { text: "  Your appointment is confirmed  ", language: "en" });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expectDocumented("POST", "/conversations/{id}/send", first);
+    expect(first.body).toMatchObject({ sequence_number: 1, mocked: true });
+    const second = await call("POST", `/api/v1/conversations/${target.id}/send`, writer, { text: "See you" });
+    expect(second.body.sequence_number).toBe(2);
+    const stored = await server.db.prisma.message.findUniqueOrThrow({ where: { id: first.body.message_id } });
+    expect(stored).toMatchObject({ role: "ASSISTANT", deliveryStatus: "QUEUED", sequence: 1 });
+  });
+
+  test.each([
+    ["no text", {}, "text"],
+    ["empty text", { text: "" }, "text"],
+    ["text over 4,096 characters", { text: "x".repeat(4_097) }, "text"],
+    ["a language outside ar, en, mixed", { text: "Hi", language: "fr" }, "language"],
+  ])("send with %s: 422 naming %s, nothing written", async (_name, body, field) => {
+    const target = await createConversation();
+    const before = await snapshot(server, tenant.id);
+    const reply = await call("POST", `/api/v1/conversations/${target.id}/send`, writer, body);
+    expect(reply.status, JSON.stringify(reply.body)).toBe(422);
+    expect(Object.keys(reply.body.error.fields)).toEqual([field]);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("a key with only read cannot send or PATCH: 403 before the body is looked at", async () => {
+    const target = await createConversation();
+    for (const [method, path] of [["POST", `/api/v1/conversations/${target.id}/send`], ["PATCH", `/api/v1/conversations/${target.id}`]] as const) {
+      const reply = await call(method, path, reader, { text: 42, customer_name: 42 });
+      expect(reply.status).toBe(403);
+      expect(reply.body.error.code).toBe("forbidden");
+    }
   });
 });
