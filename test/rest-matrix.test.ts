@@ -154,6 +154,7 @@ const EXAMPLES: Record<string, Example> = {
   "convo POST /conversations/bulk": { body: (rows) => ({ ids: [rows.Conversation.uuid], action: "close" }) },
   "vorel POST /leads": { body: (rows) => ({ conversation_id: rows.Conversation.uuid, name: "Anna" }) },
   "vorel PATCH /conversations/:id": { body: () => ({ customer_name: "Anna Nowak" }) },
+  "veleria POST /messages/send": { body: (rows) => ({ contact_id: `con_${rows.Contact.uuid}`, channel: "email", content: "Your invoice" }) },
   "veleria POST /bookings": {
     body: (rows) => ({
       contact_id: `con_${rows.Contact.uuid}`,

@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES } from "../src/auth/scopes.js";
 import { openApiOracle, restRequest, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import { snapshot } from "./fixtures.js";
 import { startTestServer, type TestServer, type TestTenant } from "./harness.js";
 
 let server: TestServer;
@@ -352,6 +353,49 @@ describe("conversations", () => {
 // ---------------------------------------------------------------------------------------
 // Errors.
 // ---------------------------------------------------------------------------------------
+
+describe("POST /messages/send", () => {
+  test("opens the contact's email conversation once, queues the message there, and numbers each one", async () => {
+    const tenant = await server.createTenant("Veleria send");
+    const token = await veleria(tenant);
+    const contact = await createContact(tenant, { firstName: "Eve", email: "eve@example.com" });
+    const first = await rest("POST", "/v1/messages/send", token, { contact_id: contact, channel: "email", content: "Your booking is confirmed" });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({
+      success: true,
+      data: { contact_id: contact, channel: "email", role: "assistant", content: "Your booking is confirmed", sequence: 1, status: "queued" },
+    });
+    const second = await rest("POST", "/api/v1/messages/send", token, { contact_id: contact, channel: "EMAIL", content: "See you soon" });
+    expect(second.body.data).toMatchObject({ conversation_id: first.body.data.conversation_id, sequence: 2 });
+    // The conversation is visible as Veleria lists it, at the contact's email.
+    const listed = await rest("GET", `/v1/conversations?contact_id=${contact}`, token);
+    expect(listed.body.data).toEqual([expect.objectContaining({ id: first.body.data.conversation_id, customer_identifier: "eve@example.com", channel: "email" })]);
+  });
+
+  test.each([
+    ["a contact without a phone, on whatsapp", { channel: "whatsapp", content: "Hi" }, "channel"],
+    ["an unknown channel", { channel: "pigeon", content: "Hi" }, "channel"],
+    ["no content", { channel: "email" }, "content"],
+    ["blank content", { channel: "email", content: "   " }, "content"],
+  ])("%s: 422 naming %s, nothing written", async (_name, body, field) => {
+    const tenant = await server.createTenant("Veleria send refused");
+    const token = await veleria(tenant);
+    const contact = await createContact(tenant, { firstName: "Eve", email: "eve@example.com" });
+    const before = await snapshot(server, tenant.id);
+    const reply = await rest("POST", "/v1/messages/send", token, { contact_id: contact, ...body });
+    expectError(reply, 422, "unprocessable_entity");
+    expect(Object.keys(reply.body.error.fields)).toEqual([field]);
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("another tenant's contact: the same 404 as an unknown one", async () => {
+    const tenant = await server.createTenant("Veleria send A");
+    const other = await server.createTenant("Veleria send B");
+    const theirs = await createContact(other, { firstName: "Bob", email: "bob@example.com" });
+    const reply = await rest("POST", "/v1/messages/send", await veleria(tenant), { contact_id: theirs, channel: "email", content: "Hi" });
+    expectError(reply, 404, "not_found");
+  });
+});
 
 describe("errors", () => {
   let tenant: TestTenant;

@@ -46,6 +46,7 @@ export const MessageRef = builder.prismaNode("Message", {
     deliveryError: t.exposeString("deliveryError", { nullable: true, description: "Why delivery failed, as the channel's worker reported it." }),
     deliveredAt: t.expose("deliveredAt", { type: "DateTime", nullable: true, description: "When the worker reported the outcome." }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
+    conversationId: t.globalID({ resolve: (message) => ({ type: "Conversation", id: message.conversationId }) }),
     conversation: t.relation("conversation"),
   }),
 });

@@ -18,6 +18,14 @@
 // - Conversation ids are conv_…, agents agt_… (our global ids, as con_ and bkg_ are).
 // - Creates answer 201; PUT changes only the fields sent (null clears one); DELETE answers
 //   200 { success: true, data: { id, deleted: true } }.
+// - POST /messages/send (its body is not documented): { contact_id, channel, content } ->
+//   201 { success, data: { id (msg_…), conversation_id, contact_id, channel, role
+//   "assistant", content, sequence, status "queued", created_at } }. The message goes into
+//   the contact's latest conversation on that channel, else the one at the contact's phone
+//   (whatsapp, sms, voice, viber, telegram) or email (email, webform), else a new one; a
+//   contact without that address is a 422 on `channel`. It is QUEUED for the channel's
+//   worker, which reports sent or failed (README "Outbound messages"); needs
+//   conversations:write.
 // - Errors: { success: false, error: { code, message, scope?, fields? } } where `code` is
 //   the status's reason phrase in lower_snake case (bad_request, unauthorized, forbidden,
 //   not_found, method_not_allowed, conflict, payload_too_large, unprocessable_entity,
@@ -86,6 +94,19 @@ const Conversation = z.object({
   created_at: timestamp,
 });
 
+/** A message sent through the assistant: QUEUED until the channel's worker reports it. */
+const OutboundMessage = z.object({
+  id: prefixed("msg"),
+  conversation_id: prefixed("conv"),
+  contact_id: prefixed("con"),
+  channel: Channel,
+  role: z.literal("assistant"),
+  content: z.string(),
+  sequence: z.number().int().min(1).describe("The message's position in its conversation, from 1"),
+  status: z.enum(["queued", "sent", "failed"]).describe("queued: handed to the channel's worker; it reports sent or failed"),
+  created_at: timestamp,
+});
+
 const Pagination = z.object({
   total: z.number().int(),
   page: z.number().int(),
@@ -130,6 +151,19 @@ const conversation = (row: GraphQLData) => ({
   contact_id: row.contactId,
   agent_id: row.agentId,
   last_message_at: row.lastMessageAt,
+  created_at: row.createdAt,
+});
+
+/** The sent message; its contact and channel are the request's (what a write-only key sent, it may read back). */
+const outboundMessage = (row: GraphQLData, body: RestRequest["body"]) => ({
+  id: row.id,
+  conversation_id: row.conversationId,
+  contact_id: body.contact_id as string,
+  channel: lower(String(body.channel)),
+  role: lower(row.role),
+  content: row.content,
+  sequence: row.sequence,
+  status: lower(row.deliveryStatus),
   created_at: row.createdAt,
 });
 
@@ -348,6 +382,28 @@ const routes: Route[] = [
     }),
     result: (data, request) => listed(data.conversations, request, conversation),
     fields: { ...pageFields, status: "status", channelType: "channel", contactId: "contact_id", agentId: "agent_id" },
+  },
+  {
+    method: "POST",
+    path: "/messages/send",
+    operation: "VeleriaSendMessage",
+    summary: "Send message via AI assistant: to a contact on a channel, in its conversation there (opened if need be)",
+    scopes: ["conversations:write"],
+    status: 201,
+    body: z.object({
+      contact_id: prefixed("con"),
+      channel: Channel.describe("The channel to send on: phone channels (whatsapp, sms, voice, viber, telegram) use the contact's phone, email and webform its email"),
+      content: z.string().min(1).max(10_000),
+    }),
+    response: one(OutboundMessage),
+    variables: ({ body }) => ({ input: { contactId: body.contact_id, channelType: upper(body.channel), content: body.content } }),
+    result: (data, { body }) => ({ success: true, data: outboundMessage(data.sendMessageToContact, body) }),
+    fields: {
+      input: "body",
+      "input.contactId": "contact_id",
+      "input.channelType": "channel",
+      "input.content": "content",
+    },
   },
 ];
 
