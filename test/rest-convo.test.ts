@@ -638,7 +638,14 @@ describe("403 names the missing scope", () => {
     expect(Object.keys(EXAMPLES).sort()).toEqual(convo.routes.map((route) => `${route.method} ${route.path}`).sort());
   });
 
-  const SCOPES_UNDER_TEST: Scope[] = ["leads:read", "leads:write", "conversations:read", "conversations:write", "agents:read", "channels:read"];
+  // channels:read is not among them: GET /channels needs no scope (Convo documents none).
+  const SCOPES_UNDER_TEST: Scope[] = ["leads:read", "leads:write", "conversations:read", "conversations:write", "agents:read"];
+
+  test("GET /channels answers a Convo token that holds no scope at all", async () => {
+    const reply = await rest(await seed.tenant.tokenWith([]), "GET", "/api/v1/channels");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual([expect.objectContaining({ id: seed.raw.channel.id, type: "WHATSAPP" })]);
+  });
 
   test.each(SCOPES_UNDER_TEST)("a token with every scope but %s", async (scope) => {
     const routes = convo.routes.filter((route) => route.scopes.includes(scope));

@@ -173,6 +173,8 @@ const EXAMPLES: Record<string, Example> = {
  * scope must be here; the test proves each reason still holds.
  */
 const SCOPE_EXCEPTIONS: Record<string, string> = {
+  "convo GET /channels":
+    "Convo documents no scope for it: the route grants its operation channels:read (Route.grants), over this path only.",
   "velents GET /Company/TenantAuth/me":
     "It describes the calling token itself (tenant, abilities, expiry): its GraphQL operation reads only `viewer`, which needs no scope, and Velents documents no ability for it.",
 };

@@ -257,7 +257,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
         query: new URL(request.url).searchParams,
         body: METHODS_WITH_BODY.has(request.method) ? parseBody(raw) : {},
       };
-      const result = await run(target, route, viewer, restRequest);
+      const result = await run(target, route, route.grants ? { ...viewer, scopes: new Set([...viewer.scopes, ...route.grants]) } : viewer, restRequest);
       if (result.errors?.length) return fail(dialect, failureOf(result.errors, route, dialect, format!, params));
       return json(route.status ?? 200, route.result(result.data ?? {}, restRequest));
     } catch (error) {

@@ -3,6 +3,7 @@
 // request maps to variables, how the result is shaped, and the schemas that document it
 // (OpenAPI is generated from them). Auth, scopes, tenancy and validation are the schema's.
 import type { z } from "zod";
+import type { Scope } from "../auth/scopes.js";
 import type { TokenFormat } from "../generated/prisma/enums.js";
 
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -30,6 +31,11 @@ export interface Route {
   summary: string;
   /** The dialect's scope names this route needs, for the docs (the schema enforces them). */
   scopes: string[];
+  /**
+   * Canonical scopes the route's operation runs with on top of the token's, where the
+   * platform documents the path as needing none (Convo's GET /channels).
+   */
+  grants?: Scope[];
   /** Success status; 200 unless given. */
   status?: number;
   params?: z.ZodObject;
