@@ -19,7 +19,7 @@ import { generateToken, TOKEN_FORMATS } from "../src/auth/tokens.js";
 import { issueToken } from "../src/auth/viewer.js";
 import type { TokenFormat } from "../src/generated/prisma/enums.js";
 import { schema } from "../src/graphql/schema.js";
-import { startTestServer, type GraphQLResponse, type TestServer, type TestTenant } from "./harness.js";
+import { expectError, startTestServer, type GraphQLResponse, type TestServer, type TestTenant } from "./harness.js";
 
 let server: TestServer;
 beforeAll(async () => {
@@ -356,6 +356,23 @@ describe("tokens", () => {
     expect(within.errors).toBeUndefined();
     expect(within.data?.createApiToken.token.scopes).toEqual(["CONTACTS_READ"]);
     expect(await server.db.prisma.apiToken.count({ where: { tenantId: tenant.id } })).toBe(before + 1);
+  });
+
+  test("createApiToken takes the platform's own scope names, translated to canonical ones", async () => {
+    const tenant = await server.createTenant("Dialect scopes");
+    const create = (input: Record<string, unknown>) =>
+      server.gql(`mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token { scopes } } }`, { input: { name: "x", ...input } }, tenant.token);
+    const vorel = await create({ format: "VOREL", dialectScopes: ["read", "leads:write"] });
+    expect(vorel.errors).toBeUndefined();
+    expect(vorel.data!.createApiToken.token.scopes).toEqual(expect.arrayContaining(["CONVERSATIONS_READ", "LEADS_READ", "LEADS_WRITE"]));
+    const mixed = await create({ format: "VELENTS_SUPPORT", scopes: ["AGENTS_READ"], dialectScopes: ["tickets:read"] });
+    expect(mixed.data!.createApiToken.token.scopes.sort()).toEqual(["AGENTS_READ", "CONTACTS_READ", "CONVERSATIONS_READ"]);
+    const before = await server.db.prisma.apiToken.count({ where: { tenantId: tenant.id } });
+    const unknown = await create({ format: "VOREL", dialectScopes: ["tickets:read"] });
+    expectError(unknown, "BAD_USER_INPUT", { field: "input.dialectScopes" });
+    expect(unknown.errors![0]!.message).toMatch(/Unknown scope "tickets:read" for VOREL tokens/);
+    expectError(await create({ format: "VOREL", dialectScopes: [] }), "BAD_USER_INPUT", { field: "input.scopes" });
+    expect(await server.db.prisma.apiToken.count({ where: { tenantId: tenant.id } })).toBe(before);
   });
 
   test("revokeApiToken takes effect at once, and revoking twice keeps the first time", async () => {

@@ -1,6 +1,6 @@
 // The caller (viewer), its tenant, and the API tokens that tenant has issued.
 import { z } from "zod";
-import type { Scope } from "../../auth/scopes.js";
+import { toCanonicalScopes, UnknownScopeError, type Scope } from "../../auth/scopes.js";
 import { issueToken } from "../../auth/viewer.js";
 import { builder } from "../builder.js";
 import { badInput, forbidden, orNotFound } from "../errors.js";
@@ -82,7 +82,11 @@ const CreateApiTokenInput = builder.inputType("CreateApiTokenInput", {
   fields: (t) => ({
     name: t.string({ required: true, validate: rules.name }),
     format: t.field({ type: TokenFormatEnum, required: true }),
-    scopes: t.field({ type: [ScopeEnum], required: true, validate: z.array(z.unknown()).min(1, "grant at least one scope") }),
+    scopes: t.field({ type: [ScopeEnum], description: "Canonical scopes. With dialectScopes, at least one scope in all." }),
+    dialectScopes: t.stringList({
+      description: "Scope names as the format's platform writes them (Vorel `read`, Velents `tickets:read`, Veleria `full_access`, or canonical names), translated to canonical scopes.",
+      validate: z.array(z.string().max(100)).max(50).nullish(),
+    }),
     expiresAt: t.field({ type: "DateTime" }),
     agentId: t.globalID({ for: AgentRef, validate: idOf("Agent").nullish(), description: "Required for VELENTS_AGENT tokens, which belong to one agent." }),
   }),
@@ -105,7 +109,16 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "admin" },
     args: { input: t.arg({ type: CreateApiTokenInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const beyond = input.scopes.find((scope) => !ctx.viewer.scopes.has(scope));
+      let translated: Scope[];
+      try {
+        translated = toCanonicalScopes(input.format, input.dialectScopes ?? []);
+      } catch (error) {
+        if (error instanceof UnknownScopeError) throw badInput("input.dialectScopes", error.message);
+        throw error;
+      }
+      const scopes = [...new Set([...(input.scopes ?? []), ...translated])];
+      if (scopes.length === 0) throw badInput("input.scopes", "grant at least one scope");
+      const beyond = scopes.find((scope) => !ctx.viewer.scopes.has(scope));
       if (beyond) throw forbidden(beyond);
       if (input.expiresAt && input.expiresAt <= new Date()) throw badInput("input.expiresAt", "expiresAt must be in the future");
       if (input.format === "VELENTS_AGENT" && !input.agentId) {
@@ -116,7 +129,7 @@ builder.mutationFields((t) => ({
         tenantId: ctx.tenantId,
         name: input.name,
         format: input.format,
-        scopes: [...new Set(input.scopes)],
+        scopes,
         expiresAt: input.expiresAt,
         agentId: input.agentId?.id,
       });
