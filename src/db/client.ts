@@ -40,6 +40,41 @@ async function embeddedDriver(dataDir: string): Promise<Driver> {
  * A `?schema=` parameter (as in Prisma's own URLs) puts every table in that PostgreSQL
  * schema: the tests use it to give each test file a database of its own.
  */
+/** The parts of @prisma/adapter-pg's adapter that running a migration script touches. */
+interface ScriptRunner {
+  executeScript(script: string): Promise<void>;
+  underlyingDriver(): { query(text: string): Promise<unknown> };
+  onError(error: unknown): never;
+}
+
+/**
+ * @prisma/adapter-pg runs a migration script by splitting it on every ";", which breaks any
+ * statement with a semicolon inside (a PL/pgSQL function body, such as the trigger that
+ * numbers messages). PostgreSQL's simple query protocol takes the whole script at once, as
+ * Prisma's native engine sends it: this adapter factory does that.
+ */
+class PrismaPgWholeScripts extends PrismaPg {
+  override async connect() {
+    return wholeScripts(await super.connect());
+  }
+  override async connectToShadowDb() {
+    return wholeScripts(await super.connectToShadowDb());
+  }
+}
+
+function wholeScripts<A extends object>(adapter: A): A {
+  // `onError` and `underlyingDriver` are the adapter's own (not in its declared interface).
+  const runner = adapter as unknown as ScriptRunner;
+  runner.executeScript = async (script) => {
+    try {
+      await runner.underlyingDriver().query(script);
+    } catch (error) {
+      runner.onError(error);
+    }
+  };
+  return adapter;
+}
+
 function postgresDriver(databaseUrl: string): Driver {
   const url = new URL(databaseUrl);
   const schema = url.searchParams.get("schema") ?? undefined;
@@ -51,7 +86,7 @@ function postgresDriver(databaseUrl: string): Driver {
   });
   return {
     kind: "postgres",
-    adapter: new PrismaPg(pool, schema ? { schema } : undefined),
+    adapter: new PrismaPgWholeScripts(pool, schema ? { schema } : undefined),
     close: () => pool.end(),
   };
 }
