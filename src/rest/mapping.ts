@@ -2,7 +2,7 @@
 // the dialects' formats and global ids, connections to plain lists.
 import { STATUS_CODES } from "node:http";
 import { globalIdOf, rawId } from "../graphql/ids.js";
-import { notFoundFailure, RestFailure, type GraphQLData } from "./route.js";
+import { invalidField, notFoundFailure, type GraphQLData } from "./route.js";
 
 type IdType = Parameters<typeof globalIdOf>[0];
 
@@ -22,7 +22,7 @@ export const param = (value: string | null): string | undefined => (value === nu
 export function intParamAtLeast(name: string, value: string | null, min: number): number | string | undefined {
   const parsed = intParam(value);
   if (typeof parsed === "number" && parsed < min) {
-    throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${name}: must be ${min} or more`, fields: { [name]: [`must be ${min} or more`] } });
+    throw invalidField(name, `must be ${min} or more`);
   }
   return parsed;
 }

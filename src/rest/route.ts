@@ -86,6 +86,10 @@ export class RestFailure extends Error {
   }
 }
 
+/** A 422 about one request field, checked by the route itself (a rule the schema does not hold). */
+export const invalidField = (field: string, message: string): RestFailure =>
+  new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${field}: ${message}`, fields: { [field]: [message] } });
+
 /**
  * Every 404 for an id in a path says just "Not found": an unknown, malformed or other
  * tenant's id must get one and the same body, however the schema worded it.

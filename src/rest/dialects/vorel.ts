@@ -37,7 +37,7 @@
 //   as GraphQL reports it); a conversation_id that is not a uuid answers 422.
 // - 405 with an Allow header for a known path with another method; 404 for unknown paths.
 import { z } from "zod";
-import { RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
+import { invalidField, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
 import { formatPrismaCursor } from "@pothos/plugin-prisma";
 import { globalIdOf } from "../../graphql/ids.js";
 import { bareId, bodyId, intParamAtLeast, nodes, param, pathId } from "../mapping.js";
@@ -147,7 +147,7 @@ function pageVariables(query: URLSearchParams) {
   const limit = intParamAtLeast("limit", query.get("limit"), 1) ?? DEFAULT_LIMIT;
   const cursor = param(query.get("cursor"));
   if (cursor !== undefined && !globalIdOf("Conversation", cursor)) {
-    throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: "cursor: must be a next_cursor from a previous page", fields: { cursor: ["must be a next_cursor from a previous page"] } });
+    throw invalidField("cursor", "must be a next_cursor from a previous page");
   }
   return { first: typeof limit === "number" ? Math.min(limit, MAX_LIMIT) : limit, after: cursor === undefined ? undefined : formatPrismaCursor({ id: cursor }, "id") };
 }
@@ -318,10 +318,10 @@ const routes: Route[] = [
     }),
     variables: ({ params, body }) => {
       if (typeof body.text === "string" && body.text.length > MAX_TEXT) {
-        throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `text: must be at most ${MAX_TEXT} characters`, fields: { text: [`must be at most ${MAX_TEXT} characters`] } });
+        throw invalidField("text", `must be at most ${MAX_TEXT} characters`);
       }
       if (body.language !== undefined && !MESSAGE_LANGUAGES.includes(body.language as (typeof MESSAGE_LANGUAGES)[number])) {
-        throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `language: must be one of: ${MESSAGE_LANGUAGES.join(", ")}`, fields: { language: [`must be one of: ${MESSAGE_LANGUAGES.join(", ")}`] } });
+        throw invalidField("language", `must be one of: ${MESSAGE_LANGUAGES.join(", ")}`);
       }
       return defined({ conversationId: pathId("Conversation", params.id!), content: body.text });
     },
