@@ -372,6 +372,7 @@ describe("tokens", () => {
     expectError(unknown, "BAD_USER_INPUT", { field: "input.dialectScopes" });
     expect(unknown.errors![0]!.message).toMatch(/Unknown scope "tickets:read" for VOREL tokens/);
     expectError(await create({ format: "VOREL", dialectScopes: [] }), "BAD_USER_INPUT", { field: "input.scopes" });
+    expectError(await create({ format: "VOREL", dialectScopes: [""] }), "BAD_USER_INPUT", { field: "input.dialectScopes.0" });
     expect(await server.db.prisma.apiToken.count({ where: { tenantId: tenant.id } })).toBe(before);
   });
 

@@ -14,8 +14,8 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id sequence role content deliveryStatus deliveryError deliveredAt } }`;
-const REPORT = `mutation($input: ReportMessageDeliveryInput!) { reportMessageDelivery(input: $input) { id deliveryStatus deliveryError deliveredAt } }`;
+const SEND = `mutation($input: SendMessageInput!) { sendMessage(input: $input) { id sequence role content deliveryStatus deliveryError deliveryReportedAt } }`;
+const REPORT = `mutation($input: ReportMessageDeliveryInput!) { reportMessageDelivery(input: $input) { id deliveryStatus deliveryError deliveryReportedAt } }`;
 const TO_CONTACT = `mutation($input: SendMessageToContactInput!) {
   sendMessageToContact(input: $input) { id sequence deliveryStatus conversation { id channelType customerIdentifier customerName contact { id } } }
 }`;
@@ -40,13 +40,13 @@ describe("sendMessage and the channel worker", () => {
       await waitUntil(() => server.app.live.stats().streams === 1, () => "the worker's subscription to start");
 
       const sent = (await send("Your table for two is booked")).sendMessage;
-      expect(sent).toMatchObject({ role: "ASSISTANT", deliveryStatus: "QUEUED", deliveryError: null, deliveredAt: null });
+      expect(sent).toMatchObject({ role: "ASSISTANT", deliveryStatus: "QUEUED", deliveryError: null, deliveryReportedAt: null });
       await waitUntil(() => events.length === 1, () => `MESSAGE_ADDED; have ${JSON.stringify(events)}`);
       expect(events[0]).toEqual({ type: "MESSAGE_ADDED", message: { id: sent.id, deliveryStatus: "QUEUED" } });
 
       const reported = (await server.ok(seed.tenant, REPORT, { input: { messageId: sent.id, status: "SENT" } })).reportMessageDelivery;
       expect(reported).toMatchObject({ id: sent.id, deliveryStatus: "SENT", deliveryError: null });
-      expect(Date.parse(reported.deliveredAt)).not.toBeNaN();
+      expect(Date.parse(reported.deliveryReportedAt)).not.toBeNaN();
       await waitUntil(() => events.length === 2, () => `MESSAGE_UPDATED; have ${JSON.stringify(events)}`);
       expect(events[1]).toEqual({ type: "MESSAGE_UPDATED", message: { id: sent.id, deliveryStatus: "SENT" } });
     } finally {
@@ -65,10 +65,16 @@ describe("sendMessage and the channel worker", () => {
 
   test.each([
     ["QUEUED is not a report", (id: string) => ({ messageId: id, status: "QUEUED" }), "input.status"],
+    ["FAILED without its reason", (id: string) => ({ messageId: id, status: "FAILED" }), "input.error"],
     ["SENT with an error", (id: string) => ({ messageId: id, status: "SENT", error: "odd" }), "input.error"],
   ])("%s: BAD_USER_INPUT naming the field", async (_name, input, field) => {
     const { id } = (await send("Refused report")).sendMessage;
     expectError(await server.gql(REPORT, { input: input(id) }, seed.tenant.token), "BAD_USER_INPUT", { field });
+  });
+
+  test("an unknown conversation: NOT_FOUND naming input.conversationId", async () => {
+    const unknown = `conv_${"0".repeat(8)}-0000-4000-8000-${"0".repeat(12)}`;
+    expectError(await server.gql(SEND, { input: { conversationId: unknown, content: "x" } }, seed.tenant.token), "NOT_FOUND", { field: "input.conversationId" });
   });
 
   test("an inbound message has no delivery to report", async () => {
@@ -102,6 +108,19 @@ describe("sendMessage and the channel worker", () => {
   });
 });
 
+test("lastMessages (one batched SQL statement) shows every message field as messages does", async () => {
+  const other = await seedTenant(server, "Last messages");
+  const { id } = (await server.ok(other.tenant, SEND, { input: { conversationId: other.id.conversation, content: "Queued one" } })).sendMessage;
+  await server.ok(other.tenant, REPORT, { input: { messageId: id, status: "FAILED", error: "no route" } });
+  const fields = "id sequence role content deliveryStatus deliveryError deliveryReportedAt createdAt conversationId";
+  const data = await server.ok(other.tenant, `query($id: ID!) { node(id: $id) { ... on Conversation { lastMessages(count: 2) { ${fields} } messages(first: 2) { edges { node { ${fields} } } } } } }`, {
+    id: other.id.conversation,
+  });
+  const viaConnection = data.node.messages.edges.map((edge: { node: unknown }) => edge.node);
+  expect(data.node.lastMessages).toEqual(viaConnection);
+  expect(data.node.lastMessages[1]).toMatchObject({ sequence: 2, deliveryStatus: "FAILED", deliveryError: "no route" });
+});
+
 describe("sendMessageToContact", () => {
   test("opens a conversation at the contact's email once, then keeps using it", async () => {
     const other = await seedTenant(server, "To contact");
@@ -125,9 +144,28 @@ describe("sendMessageToContact", () => {
     expect(sent.sequence).toBe(2);
   });
 
+  test("a phone written with spaces reaches the conversation at the same number, and that conversation becomes the contact's", async () => {
+    const other = await seedTenant(server, "Spaced phone");
+    const contact = (await server.ok(other.tenant, `mutation { createContact(input: { firstName: "Eve", phone: "+61 400 000 009" }) { id } }`)).createContact.id;
+    const existing = (
+      await server.ok(other.tenant, `mutation { createConversation(input: { channelType: SMS, customerIdentifier: "+61400000009" }) { id } }`)
+    ).createConversation.id;
+    const sent = (await server.ok(other.tenant, TO_CONTACT, { input: { contactId: contact, channelType: "SMS", content: "Hi" } })).sendMessageToContact;
+    expect(sent.conversation).toMatchObject({ id: existing, contact: { id: contact } });
+  });
+
+  test("another contact's conversation at the same address: CONFLICT, nothing written", async () => {
+    const other = await seedTenant(server, "Shared phone");
+    // The seed's contact holds the WhatsApp conversation at +48111222333.
+    const twin = (await server.ok(other.tenant, `mutation { createContact(input: { firstName: "Twin", phone: "+48 111 222 333" }) { id } }`)).createContact.id;
+    const before = await snapshot(server, other.tenant.id);
+    expectError(await server.gql(TO_CONTACT, { input: { contactId: twin, channelType: "WHATSAPP", content: "Hi" } }, other.tenant.token), "CONFLICT");
+    expect(await snapshot(server, other.tenant.id)).toEqual(before);
+  });
+
   test.each([
     ["a phone channel for a contact without a phone", "SMS", /no phone/],
-    ["a channel a contact has no address on", "SLACK", /createConversation/],
+    ["a channel a contact has no address on", "SLACK", /start the conversation there first/],
   ])("%s: BAD_USER_INPUT on input.channelType, nothing written", async (_name, channelType, message) => {
     const other = await seedTenant(server, "No address");
     await server.db.prisma.contact.update({ where: { id: other.raw.contact.id }, data: { phone: null } });

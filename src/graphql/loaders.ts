@@ -17,7 +17,8 @@ export function createLoaders(prisma: PrismaClient, tenantId: string): Loaders {
       if (!loader) {
         loader = new DataLoader(async (conversationIds) => {
           const rows = await prisma.$queryRaw<Message[]>`
-            SELECT "id", "tenantId", "conversationId", "role"::text AS "role", "content", "createdAt"
+            SELECT "id", "tenantId", "conversationId", "sequence", "role"::text AS "role", "content",
+                   "deliveryStatus"::text AS "deliveryStatus", "deliveryError", "deliveryReportedAt", "createdAt"
             FROM (
               SELECT m.*, row_number() OVER (PARTITION BY m."conversationId" ORDER BY m."createdAt" DESC, m."id" DESC) AS rank
               FROM "Message" m

@@ -5,7 +5,7 @@ CREATE TYPE "DeliveryStatus" AS ENUM ('QUEUED', 'SENT', 'FAILED');
 ALTER TABLE "Conversation" ADD COLUMN     "lastMessageSequence" INTEGER NOT NULL DEFAULT 0;
 
 -- AlterTable: sequence is added empty, numbered for the existing rows, then required.
-ALTER TABLE "Message" ADD COLUMN     "deliveredAt" TIMESTAMP(3),
+ALTER TABLE "Message" ADD COLUMN     "deliveryReportedAt" TIMESTAMP(3),
 ADD COLUMN     "deliveryError" TEXT,
 ADD COLUMN     "deliveryStatus" "DeliveryStatus",
 ADD COLUMN     "sequence" INTEGER;

@@ -44,7 +44,7 @@ export const MessageRef = builder.prismaNode("Message", {
       description: "For messages sent to the customer: QUEUED until the channel's worker reports SENT or FAILED (reportMessageDelivery). Null for the rest.",
     }),
     deliveryError: t.exposeString("deliveryError", { nullable: true, description: "Why delivery failed, as the channel's worker reported it." }),
-    deliveredAt: t.expose("deliveredAt", { type: "DateTime", nullable: true, description: "When the worker reported the outcome." }),
+    deliveryReportedAt: t.expose("deliveryReportedAt", { type: "DateTime", nullable: true, description: "When the worker reported the outcome." }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     conversationId: t.globalID({ resolve: (message) => ({ type: "Conversation", id: message.conversationId }) }),
     conversation: t.relation("conversation"),
@@ -228,9 +228,10 @@ export async function appendMessage(
   conversationId: string,
   message: { role: MessageRole; content: string; outbound: boolean },
   query: object = {},
+  field?: string,
 ) {
   const conversation = await tx.conversation.findFirst({ where: { id: conversationId, tenantId }, select: { id: true, firstMessageAt: true } });
-  if (!conversation) throw notFound("Conversation");
+  if (!conversation) throw notFound("Conversation", field);
   const created = await tx.message.create({
     ...query,
     data: { tenantId, conversationId, role: message.role, content: message.content, deliveryStatus: message.outbound ? "QUEUED" : null },
@@ -243,10 +244,20 @@ export async function appendMessage(
   return { message: created, conversation: updated };
 }
 
-/** Appends a message in a transaction of its own and publishes MESSAGE_ADDED after it. */
-export async function addMessage(ctx: Context, query: object, conversationId: string, role: MessageRole, content: string, outbound = false) {
+/**
+ * Appends a message in a transaction of its own and publishes MESSAGE_ADDED after it.
+ * `field` names the conversation id argument in a NOT_FOUND.
+ */
+export async function addMessage(
+  ctx: Context,
+  query: object,
+  conversationId: string,
+  role: MessageRole,
+  content: string,
+  { outbound = false, field }: { outbound?: boolean; field?: string } = {},
+) {
   const { message, conversation } = await ctx.prisma.$transaction((tx) =>
-    appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query),
+    appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query, field),
   );
   ctx.events.publish(conversationEvent("MESSAGE_ADDED", conversation, message.id));
   return message;
@@ -385,7 +396,7 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "conversations:write" },
     grantScopes: ["written"],
     args: { input: t.arg({ type: AddMessageInput, required: true }) },
-    resolve: (query, _root, { input }, ctx) => addMessage(ctx, query, input.conversationId.id, input.role, input.content),
+    resolve: (query, _root, { input }, ctx) => addMessage(ctx, query, input.conversationId.id, input.role, input.content, { field: "input.conversationId" }),
   }),
   sendOperatorMessage: t.prismaField({
     type: "Message",
@@ -396,7 +407,7 @@ builder.mutationFields((t) => ({
       conversationId: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       content: t.arg.string({ required: true, validate: rules.messageContent }),
     },
-    resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content, true),
+    resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content, { outbound: true, field: "conversationId" }),
   }),
   bulkUpdateConversations: t.field({
     type: BulkResult,

@@ -14,6 +14,12 @@ import { ContactRef } from "./contact.js";
 import { addMessage, appendMessage, ConversationRef, MessageRef } from "./conversation.js";
 import { ChannelTypeEnum, DeliveryStatusEnum, MessageRoleEnum } from "./enums.js";
 
+/** A contact's phone as conversations key it (no spaces, dashes, dots or brackets), or its email as it is. */
+function addressOf(value: string | null, kind: "phone" | "email"): string | null {
+  if (!value) return null;
+  return kind === "phone" ? value.replace(/[\s().-]/g, "") : value.trim();
+}
+
 /** How a contact is reached on each channel a contact's details can address. */
 const CONTACT_ADDRESS: Partial<Record<ChannelType, "phone" | "email">> = {
   WHATSAPP: "phone",
@@ -50,7 +56,7 @@ const ReportMessageDeliveryInput = builder.inputType("ReportMessageDeliveryInput
   fields: (t) => ({
     messageId: t.globalID({ for: MessageRef, required: true, validate: idOf("Message") }),
     status: t.field({ type: DeliveryStatusEnum, required: true, validate: z.enum(["SENT", "FAILED"], "must be SENT or FAILED") }),
-    error: t.string({ description: "Why it failed (FAILED only).", validate: z.string().trim().min(1).max(500).nullish() }),
+    error: t.string({ description: "Why it failed: required with FAILED, refused with SENT.", validate: z.string().trim().min(1).max(500).nullish() }),
   }),
 });
 
@@ -61,7 +67,8 @@ builder.mutationFields((t) => ({
     authScopes: { scope: "conversations:write" },
     grantScopes: ["written"],
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
-    resolve: (query, _root, { input }, ctx) => addMessage(ctx, query, input.conversationId.id, input.role ?? "ASSISTANT", input.content, true),
+    resolve: (query, _root, { input }, ctx) =>
+      addMessage(ctx, query, input.conversationId.id, input.role ?? "ASSISTANT", input.content, { outbound: true, field: "input.conversationId" }),
   }),
   sendMessageToContact: t.prismaField({
     type: "Message",
@@ -85,14 +92,23 @@ builder.mutationFields((t) => ({
         let created = false;
         if (!conversation) {
           const address = CONTACT_ADDRESS[channelType];
-          const identifier = address ? contact[address] : null;
+          const identifier = address ? addressOf(contact[address], address) : null;
           if (!identifier) {
             throw badInput(
               "input.channelType",
-              address ? `The contact has no ${address} to reach on ${channelType}` : `A contact has no address on ${channelType}: open the conversation with createConversation`,
+              address ? `The contact has no ${address} to reach on this channel` : "A contact cannot be reached on this channel from its details: start the conversation there first",
             );
           }
-          conversation = await tx.conversation.findFirst({ where: { tenantId: ctx.tenantId, channelType, customerIdentifier: identifier }, select: { id: true } });
+          const atAddress = await tx.conversation.findFirst({
+            where: { tenantId: ctx.tenantId, channelType, customerIdentifier: identifier },
+            select: { id: true, contactId: true },
+          });
+          // The address's conversation is the contact's from now on, unless another contact has it.
+          if (atAddress?.contactId && atAddress.contactId !== contact.id) {
+            throw conflict(`Another contact's conversation is at ${identifier} on this channel: send to that contact, or to the conversation itself`);
+          }
+          if (atAddress && !atAddress.contactId) await tx.conversation.update({ where: { id: atAddress.id }, data: { contactId: contact.id } });
+          conversation = atAddress;
           if (!conversation) {
             const name = [contact.firstName, contact.lastName].filter(Boolean).join(" ") || null;
             conversation = await tx.conversation.create({
@@ -125,10 +141,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ReportMessageDeliveryInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       if (input.status === "SENT" && input.error != null) throw badInput("input.error", "only a FAILED delivery has an error");
+      if (input.status === "FAILED" && input.error == null) throw badInput("input.error", "a FAILED delivery needs its reason");
       const id = input.messageId.id;
       const reported = await ctx.prisma.message.updateManyAndReturn({
         where: { id, tenantId: ctx.tenantId, deliveryStatus: "QUEUED" },
-        data: { deliveryStatus: input.status, deliveryError: input.error?.trim() ?? null, deliveredAt: new Date() },
+        data: { deliveryStatus: input.status, deliveryError: input.error?.trim() ?? null, deliveryReportedAt: new Date() },
         select: { id: true, conversation: { select: conversationFacts } },
       });
       if (reported.length === 0) {

@@ -85,7 +85,7 @@ const CreateApiTokenInput = builder.inputType("CreateApiTokenInput", {
     scopes: t.field({ type: [ScopeEnum], description: "Canonical scopes. With dialectScopes, at least one scope in all." }),
     dialectScopes: t.stringList({
       description: "Scope names as the format's platform writes them (Vorel `read`, Velents `tickets:read`, Veleria `full_access`, or canonical names), translated to canonical scopes.",
-      validate: z.array(z.string().max(100)).max(50).nullish(),
+      validate: z.array(z.string().trim().min(1, "must not be empty").max(100)).max(50).nullish(),
     }),
     expiresAt: t.field({ type: "DateTime" }),
     agentId: t.globalID({ for: AgentRef, validate: idOf("Agent").nullish(), description: "Required for VELENTS_AGENT tokens, which belong to one agent." }),

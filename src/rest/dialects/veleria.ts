@@ -23,7 +23,8 @@
 //   "assistant", content, sequence, status "queued", created_at } }. The message goes into
 //   the contact's latest conversation on that channel, else the one at the contact's phone
 //   (whatsapp, sms, voice, viber, telegram) or email (email, webform), else a new one; a
-//   contact without that address is a 422 on `channel`. It is QUEUED for the channel's
+//   contact without that address is a 422 on `channel`, and an address whose conversation
+//   belongs to another contact a 409. It is QUEUED for the channel's
 //   worker, which reports sent or failed (README "Outbound messages"); needs
 //   conversations:write.
 // - Errors: { success: false, error: { code, message, scope?, fields? } } where `code` is
