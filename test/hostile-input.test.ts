@@ -64,6 +64,15 @@ describe("strings PostgreSQL cannot store", () => {
     expect(await snapshot(server, seed.tenant.id)).toEqual(before);
   });
 
+  test("named by the argument the variable went to, not by the variable", async () => {
+    const query = `mutation($c: ContactInput!) { createContact(input: $c) { id } }`;
+    const answer = await post(JSON.stringify({ query, variables: { c: { firstName: "A\u0000" } } }));
+    expectCode(answer, "BAD_USER_INPUT");
+    expect(answer.body.errors[0].extensions.field).toBe("input.firstName");
+    const nested = `mutation($name: String!) { createContact(input: { firstName: $name }) { id } }`;
+    expect((await post(JSON.stringify({ query: nested, variables: { name: "A\u0000" } }))).body.errors[0].extensions.field).toBe("input.firstName");
+  });
+
   test("a NUL in a search literal: BAD_USER_INPUT naming the argument", async () => {
     const answer = await post(JSON.stringify({ query: `{ contacts(search: "a\\u0000b") { totalCount } }` }));
     expectCode(answer, "BAD_USER_INPUT");

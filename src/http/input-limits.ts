@@ -96,14 +96,40 @@ function firstUnstorableLiteral(document: DocumentNode): { field: string; reason
   return found;
 }
 
+/**
+ * Where each variable is first used, as an argument path ("input", "input.content"): errors
+ * name the argument the caller's value went to, as the schema's own errors do, not the
+ * variable that carried it.
+ */
+function variableArguments(document: DocumentNode): Map<string, string> {
+  const path: string[] = [];
+  const used = new Map<string, string>();
+  visit(document, {
+    enter(node) {
+      if (node.kind === Kind.VARIABLE_DEFINITION) return false;
+      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) path.push(node.name.value);
+      if (node.kind === Kind.VARIABLE && path.length > 0 && !used.has(node.name.value)) used.set(node.name.value, path.join("."));
+      return undefined;
+    },
+    leave(node) {
+      if (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD) path.pop();
+    },
+  });
+  return used;
+}
+
 /** The typed error for an operation whose variables or literals hold what cannot be stored or is too deep. */
 function inputError(document: DocumentNode, variables: Record<string, unknown> | null | undefined) {
+  const named = (variable: string, rest = "") => `${variableArguments(document).get(variable) ?? variable}${rest}`;
   for (const [name, value] of Object.entries(variables ?? {})) {
-    if (valueTooDeep(value)) return badInput(name, `${name}: must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+    const field = named(name);
+    if (valueTooDeep(value)) return badInput(field, `${field}: must not nest deeper than ${MAX_JSON_DEPTH} levels`);
   }
-  // Paths start with the variable's name: "input.firstName", as coercion errors name them.
+  // A variable's path ".i.error" becomes the argument's "input.error".
   const inVariables = firstUnstorable(variables ?? {}, "");
-  const bad = inVariables ? { ...inVariables, field: inVariables.field.slice(1) } : firstUnstorableLiteral(document);
+  const bad = inVariables
+    ? { ...inVariables, field: inVariables.field.replace(/^\.([^.]*)(.*)$/s, (_all, variable: string, rest: string) => named(variable, rest)) }
+    : firstUnstorableLiteral(document);
   return bad ? badInput(bad.field, `${bad.field}: ${bad.reason}`) : undefined;
 }
 
