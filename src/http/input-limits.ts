@@ -120,10 +120,13 @@ function variableArguments(document: DocumentNode): Map<string, string> {
 
 /** The typed error for an operation whose variables or literals hold what cannot be stored or is too deep. */
 function inputError(document: DocumentNode, variables: Record<string, unknown> | null | undefined) {
+  // Visited only once a value is refused: the common case pays nothing for the naming.
   const named = (variable: string, rest = "") => `${variableArguments(document).get(variable) ?? variable}${rest}`;
   for (const [name, value] of Object.entries(variables ?? {})) {
-    const field = named(name);
-    if (valueTooDeep(value)) return badInput(field, `${field}: must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+    if (valueTooDeep(value)) {
+      const field = named(name);
+      return badInput(field, `${field}: must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+    }
   }
   // A variable's path ".i.error" becomes the argument's "input.error".
   const inVariables = firstUnstorable(variables ?? {}, "");
