@@ -150,8 +150,36 @@ describe("sendMessageToContact", () => {
     const existing = (
       await server.ok(other.tenant, `mutation { createConversation(input: { channelType: SMS, customerIdentifier: "+61400000009" }) { id } }`)
     ).createConversation.id;
-    const sent = (await server.ok(other.tenant, TO_CONTACT, { input: { contactId: contact, channelType: "SMS", content: "Hi" } })).sendMessageToContact;
-    expect(sent.conversation).toMatchObject({ id: existing, contact: { id: contact } });
+    const events: string[] = [];
+    const client = createClient({
+      url: server.url.replace(/^http/, "ws"),
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${other.tenant.token}` },
+      retryAttempts: 0,
+    });
+    try {
+      client.subscribe<{ conversationEvents: { type: string } }>(
+        { query: `subscription { conversationEvents { type } }` },
+        { next: ({ data }) => void (data && events.push(data.conversationEvents.type)), error: () => {}, complete: () => {} },
+      );
+      // The subscription is live once it sees a change: send to the seed's other conversation
+      // until it does. Those markers are MESSAGE_ADDED; the link below is the only UPDATED.
+      for (let attempt = 0; events.length === 0; attempt++) {
+        await server.ok(other.tenant, SEND, { input: { conversationId: other.id.conversation, content: `Marker ${attempt}` } });
+        await waitUntil(() => events.length > 0, () => "the marker event", 200).catch(() => {
+          if (attempt >= 50) throw new Error("the subscription never started");
+        });
+      }
+      const sent = (await server.ok(other.tenant, TO_CONTACT, { input: { contactId: contact, channelType: "SMS", content: "Hi" } })).sendMessageToContact;
+      expect(sent.conversation).toMatchObject({ id: existing, contact: { id: contact } });
+      // Live clients learn that the conversation now has a contact, then of the message.
+      const linked = () => events.indexOf("UPDATED");
+      await waitUntil(() => linked() >= 0 && events.length > linked() + 1, () => `UPDATED, then MESSAGE_ADDED; have ${JSON.stringify(events)}`);
+      expect(events.filter((type) => type === "UPDATED")).toHaveLength(1);
+      expect(events[linked() + 1]).toBe("MESSAGE_ADDED");
+    } finally {
+      await client.dispose();
+    }
   });
 
   test("another contact's conversation at the same address: CONFLICT, nothing written", async () => {

@@ -74,7 +74,7 @@ builder.mutationFields((t) => ({
     type: "Message",
     description:
       "Sends the assistant's message to a contact on a channel: in the contact's latest conversation on that channel, else in the one for " +
-      "the contact's phone or email there, else in a new one (CREATED, then MESSAGE_ADDED). Phone channels: WHATSAPP, SMS, VOICE, VIBER, " +
+      "the contact's phone or email there (UPDATED, when it had no contact yet), else in a new one (CREATED); then MESSAGE_ADDED. Phone channels: WHATSAPP, SMS, VOICE, VIBER, " +
       "TELEGRAM; email channels: EMAIL, WEBFORM. Stored QUEUED for the channel's worker.",
     authScopes: { scope: "conversations:write" },
     grantScopes: ["written"],
@@ -90,6 +90,7 @@ builder.mutationFields((t) => ({
           select: { id: true },
         });
         let created = false;
+        let linked = false;
         if (!conversation) {
           const address = CONTACT_ADDRESS[channelType];
           const identifier = address ? addressOf(contact[address], address) : null;
@@ -107,7 +108,10 @@ builder.mutationFields((t) => ({
           if (atAddress?.contactId && atAddress.contactId !== contact.id) {
             throw conflict(`Another contact's conversation is at ${identifier} on this channel: send to that contact, or to the conversation itself`);
           }
-          if (atAddress && !atAddress.contactId) await tx.conversation.update({ where: { id: atAddress.id }, data: { contactId: contact.id } });
+          if (atAddress && !atAddress.contactId) {
+            await tx.conversation.update({ where: { id: atAddress.id }, data: { contactId: contact.id } });
+            linked = true;
+          }
           conversation = atAddress;
           if (!conversation) {
             const name = [contact.firstName, contact.lastName].filter(Boolean).join(" ") || null;
@@ -126,9 +130,10 @@ builder.mutationFields((t) => ({
             created = true;
           }
         }
-        return { created, ...(await appendMessage(tx, ctx.tenantId, conversation.id, { role: "ASSISTANT", content: input.content, outbound: true }, query)) };
+        return { created, linked, ...(await appendMessage(tx, ctx.tenantId, conversation.id, { role: "ASSISTANT", content: input.content, outbound: true }, query)) };
       });
       if (result.created) ctx.events.publish(conversationEvent("CREATED", result.conversation));
+      if (result.linked) ctx.events.publish(conversationEvent("UPDATED", result.conversation));
       ctx.events.publish(conversationEvent("MESSAGE_ADDED", result.conversation, result.message.id));
       return result.message;
     },
