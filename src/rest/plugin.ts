@@ -83,6 +83,13 @@ interface CompiledDialect {
   routes: { route: Route; pattern: RegExp }[];
 }
 
+/** The dialect's routes whose path matches, and the path under the dialect's base path (undefined under none). */
+function routesAt(target: CompiledDialect, pathname: string) {
+  const base = target.dialect.basePaths.find((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
+  const relative = base === undefined ? undefined : pathname.slice(base.length) || "/";
+  return { relative, matches: relative === undefined ? [] : target.routes.filter(({ pattern }) => pattern.test(relative)) };
+}
+
 /** A 403 naming the missing canonical scope by the dialect's own name for it. */
 function forbiddenFailure(format: TokenFormat, canonical: string): Failure {
   const scope = dialectScopeName(format, canonical);
@@ -110,8 +117,13 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     new yoga.fetchAPI.Response(JSON.stringify(body), { status, headers: { "content-type": "application/json; charset=utf-8", ...headers } });
 
-  const fail = (dialect: Dialect, failure: Failure) =>
-    json(failure.status, dialect.error(failure), failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
+  /** A failure in the dialect's shape; without one (no token names it), the service's own `{ error: { code, message } }`. */
+  const fail = (dialect: Dialect | undefined, failure: Failure) =>
+    json(
+      failure.status,
+      dialect ? dialect.error(failure) : { error: { code: failure.code, message: failure.message } },
+      failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {},
+    );
 
   /**
    * A caller without a valid token is answered in the shape the path's document promises:
@@ -122,13 +134,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
    */
   function unauthenticatedDialect(pathname: string, method: string, format: TokenFormat | undefined): Dialect | undefined {
     const serving = (sameMethod: boolean) =>
-      compiled.filter(({ dialect, routes }) =>
-        dialect.basePaths.some((base) => {
-          if (pathname !== base && !pathname.startsWith(`${base}/`)) return false;
-          const relative = pathname.slice(base.length) || "/";
-          return routes.some(({ route, pattern }) => (!sameMethod || route.method === method) && pattern.test(relative));
-        }),
-      );
+      compiled.filter((target) => routesAt(target, pathname).matches.some(({ route }) => !sameMethod || route.method === method));
     const exact = serving(true);
     const candidates = (exact.length > 0 ? exact : serving(false)).map(({ dialect }) => dialect);
     const own = format ? byFormat.get(format)?.dialect : undefined;
@@ -140,8 +146,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   async function refuseUnauthenticated(pathname: string, method: string, format: TokenFormat | undefined, meter: RestMeter, message?: string) {
     const dialect = unauthenticatedDialect(pathname, method, format);
     const failure = (await meter.anonymous(dialect?.name)) ?? { status: 401, code: "UNAUTHENTICATED", message: message ?? sendATokenMessage(dialect) };
-    if (dialect) return fail(dialect, failure);
-    return json(failure.status, { error: { code: failure.code, message: failure.message } }, failure.status === 401 ? { "WWW-Authenticate": "Bearer" } : {});
+    return fail(dialect, failure);
   }
 
   /** The failure for a GraphQL result's errors, in the route's own field names. */
@@ -227,9 +232,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
       if (!target) return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
       const { dialect } = target;
       if (!raw) return fail(dialect, { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
-      const base = dialect.basePaths.find((prefix) => pathname === prefix || pathname.startsWith(`${prefix}/`));
-      const relative = base === undefined ? undefined : pathname.slice(base.length) || "/";
-      const matches = relative === undefined ? [] : target.routes.filter(({ pattern }) => pattern.test(relative));
+      const { relative, matches } = routesAt(target, pathname);
       const match = matches.find(({ route }) => route.method === request.method);
       const limited = await meter.authenticated(dialect.name, viewer, match?.route);
       if (limited) return fail(dialect, limited);
@@ -263,7 +266,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     } catch (error) {
       const failure = error instanceof RestFailure ? error.failure : { status: 500, code: "INTERNAL_SERVER_ERROR", message: "Unexpected error" };
       if (!(error instanceof RestFailure)) console.error(error);
-      return target ? fail(target.dialect, failure) : json(failure.status, { error: { code: failure.code, message: failure.message } });
+      return fail(target?.dialect, failure);
     }
   }
 
