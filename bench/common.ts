@@ -61,6 +61,38 @@ export function exitWith(main: () => Promise<number>): void {
   );
 }
 
+export type BenchDatabase = ReturnType<typeof benchDatabase>;
+/** Steps a benchmark registers to run at its end, newest first (unshift), whatever happened. */
+export type Cleanup = (() => Promise<void>)[];
+
+/**
+ * Runs a benchmark on a database of its own and exits with its code: the first SIGINT or
+ * SIGTERM stops the load and lets the run clean up, a second one drops the schema and exits.
+ */
+export function runBench(bench: (database: BenchDatabase, cleanup: Cleanup) => Promise<number>): void {
+  exitWith(async () => {
+    const database = benchDatabase();
+    const cleanup: Cleanup = [];
+    const onSignal = () => {
+      if (interrupt()) {
+        void database.drop().finally(() => process.exit(130));
+        return;
+      }
+      console.error("\ninterrupted: stopping, then cleaning up");
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    try {
+      return await bench(database, cleanup);
+    } finally {
+      for (const step of cleanup) await step().catch((error: unknown) => console.error("cleanup:", error));
+      await database.drop().catch((error: unknown) => console.error("dropping the bench schema:", error));
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+  });
+}
+
 /** Called between steps: stops the run once interrupted. */
 export function checkpoint(): void {
   if (interrupted) throw new Error("interrupted");

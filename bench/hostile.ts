@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/client.js";
 import { createApp } from "../src/http/server.js";
-import { benchDatabase, exitWith, fmt, intFromEnv, median, printTable } from "./common.js";
+import { fmt, intFromEnv, median, printTable, runBench, type BenchDatabase, type Cleanup } from "./common.js";
 import { seedTenant } from "./rest-seed.js";
 
 const HOST = "127.0.0.1";
@@ -105,60 +105,55 @@ function codeOf(body: unknown): string | undefined {
   return value?.error?.code;
 }
 
-async function main(): Promise<number> {
-  const database = benchDatabase();
+async function main(database: BenchDatabase, cleanup: Cleanup): Promise<number> {
   const cpus = os.cpus();
   console.log("Engagement Graph benchmark: abusive requests, refused (issue 8)");
   console.log(`machine: node ${process.version}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "?"}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
   console.log(`database: ${database.label}; ${REPEATS} requests per case, one at a time`);
   const db = await openDatabase(database.config);
+  cleanup.unshift(() => db.close());
   const app = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
+  cleanup.unshift(() => app.close());
   let failed = false;
-  try {
-    const tenant = await seedTenant(db, "Bench Hostile", { conversations: 5, leads: 5 }, 0);
-    const base = `http://${HOST}:${await app.listen(0, HOST)}`;
-    const stalls = monitorEventLoopDelay({ resolution: 1 });
-    stalls.enable();
-    const rows = [["request", "answer", "median ms", "worst ms", "median vs baseline", "longest stall ms", `stall ≤ ${TARGET_MS} ms`]];
-    let baseline = 0;
-    for (const abuse of abuses(tenant.token)) {
-      const latencies: number[] = [];
-      let answer = "";
-      // One unmeasured request first: the first of a kind compiles code paths and warms caches.
-      await (await fetch(`${base}${abuse.path}`, abuse.init)).text();
-      stalls.reset();
-      for (let i = 0; i < REPEATS; i++) {
-        const started = performance.now();
-        const response = await fetch(`${base}${abuse.path}`, abuse.init);
-        const text = await response.text();
-        latencies.push(performance.now() - started);
-        let code: string | undefined;
-        try {
-          code = codeOf(JSON.parse(text));
-        } catch {
-          code = "(not JSON)";
-        }
-        answer = `${response.status}${code ? ` ${code}` : ""}`;
-        if (response.status !== abuse.expect[0] || code !== abuse.expect[1]) {
-          console.error(`${abuse.name}: expected ${abuse.expect.filter(Boolean).join(" ")}, got ${answer}: ${text.slice(0, 200)}`);
-          failed = true;
-          break;
-        }
+  const tenant = await seedTenant(db, "Bench Hostile", { conversations: 5, leads: 5 }, 0);
+  const base = `http://${HOST}:${await app.listen(0, HOST)}`;
+  const stalls = monitorEventLoopDelay({ resolution: 1 });
+  stalls.enable();
+  const rows = [["request", "answer", "median ms", "worst ms", "median vs baseline", "longest stall ms", `stall ≤ ${TARGET_MS} ms`]];
+  let baseline = 0;
+  for (const abuse of abuses(tenant.token)) {
+    const latencies: number[] = [];
+    let answer = "";
+    // One unmeasured request first: the first of a kind compiles code paths and warms caches.
+    await (await fetch(`${base}${abuse.path}`, abuse.init)).text();
+    stalls.reset();
+    for (let i = 0; i < REPEATS; i++) {
+      const started = performance.now();
+      const response = await fetch(`${base}${abuse.path}`, abuse.init);
+      const text = await response.text();
+      latencies.push(performance.now() - started);
+      let code: string | undefined;
+      try {
+        code = codeOf(JSON.parse(text));
+      } catch {
+        code = "(not JSON)";
       }
-      const typical = median(latencies);
-      if (baseline === 0) baseline = typical;
-      const stall = stalls.max / 1e6;
-      rows.push([abuse.name, answer, fmt(typical, 2), fmt(Math.max(...latencies), 2), `${fmt(typical / baseline, 2)}×`, fmt(stall, 1), stall <= TARGET_MS ? "yes" : "NO"]);
+      answer = `${response.status}${code ? ` ${code}` : ""}`;
+      if (response.status !== abuse.expect[0] || code !== abuse.expect[1]) {
+        console.error(`${abuse.name}: expected ${abuse.expect.filter(Boolean).join(" ")}, got ${answer}: ${text.slice(0, 200)}`);
+        failed = true;
+        break;
+      }
     }
-    stalls.disable();
-    printTable(rows);
-    console.log("\nThe stall is the longest the event loop waited while the case ran, client included (it runs in the same process).");
-  } finally {
-    await app.close();
-    await db.close();
-    await database.drop();
+    const typical = median(latencies);
+    if (baseline === 0) baseline = typical;
+    const stall = stalls.max / 1e6;
+    rows.push([abuse.name, answer, fmt(typical, 2), fmt(Math.max(...latencies), 2), `${fmt(typical / baseline, 2)}×`, fmt(stall, 1), stall <= TARGET_MS ? "yes" : "NO"]);
   }
+  stalls.disable();
+  printTable(rows);
+  console.log("\nThe stall is the longest the event loop waited while the case ran, client included (it runs in the same process).");
   return failed ? 1 : 0;
 }
 
-exitWith(main);
+runBench(main);

@@ -45,7 +45,7 @@ import { operationCost } from "../src/limits/rate-limits.js";
 import { POLICY_NAMES } from "../src/limits/settings.js";
 import { convo } from "../src/rest/dialects/convo.js";
 import { seedTenant } from "./rest-seed.js";
-import { benchDatabase, checkpoint, exitWith, fmt, interrupt, intFromEnv, median, printTable, runAutocannon, trackRequests, waitForIdle } from "./common.js";
+import { type BenchDatabase, checkpoint, type Cleanup, fmt, intFromEnv, median, printTable, runAutocannon, runBench, trackRequests, waitForIdle } from "./common.js";
 
 const HOST = "127.0.0.1";
 
@@ -173,139 +173,120 @@ async function verify(c: Case, sides: Side[], token: string): Promise<string> {
   return expected!;
 }
 
-async function main(): Promise<number> {
-  const database = benchDatabase();
-  const cleanup: (() => Promise<void>)[] = [];
-  const onSignal = () => {
-    if (interrupt()) {
-      void database.drop().finally(() => process.exit(130));
-      return;
-    }
-    console.error("\ninterrupted: stopping, then cleaning up");
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+async function main(database: BenchDatabase, cleanup: Cleanup): Promise<number> {
+  const cpus = os.cpus();
+  const redisUrl = process.env.REDIS_URL || undefined;
+  console.log("Engagement Graph benchmark: the rate limiter's cost per request (limits off, in memory, in Redis)");
+  console.log(
+    `machine: node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "?"}), ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+  );
+  console.log(`database: ${database.label}${database.version ? `, PostgreSQL ${await database.version()}` : ""}; Redis: ${redisUrl ? new URL(redisUrl).host : "none (REDIS_URL unset: no redis side)"}`);
+  console.log(`settings: ${settings.rounds} rounds x ${settings.seconds} s per side and request, after ${settings.warmupSeconds} s warm-up each, ${settings.connections} connections`);
 
-  try {
-    const cpus = os.cpus();
-    const redisUrl = process.env.REDIS_URL || undefined;
-    console.log("Engagement Graph benchmark: the rate limiter's cost per request (limits off, in memory, in Redis)");
-    console.log(
-      `machine: node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "?"}), ` +
-        `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
-    );
-    console.log(`database: ${database.label}${database.version ? `, PostgreSQL ${await database.version()}` : ""}; Redis: ${redisUrl ? new URL(redisUrl).host : "none (REDIS_URL unset: no redis side)"}`);
-    console.log(`settings: ${settings.rounds} rounds x ${settings.seconds} s per side and request, after ${settings.warmupSeconds} s warm-up each, ${settings.connections} connections`);
+  const db = await openDatabase(database.config);
+  cleanup.unshift(() => db.close());
+  const tenant = await seedTenant(db, "Bench Limits", { conversations: 20, leads: 20 }, 0);
+  checkpoint();
 
-    const db = await openDatabase(database.config);
-    cleanup.unshift(() => db.close());
-    const tenant = await seedTenant(db, "Bench Limits", { conversations: 20, leads: 20 }, 0);
-    checkpoint();
-
-    const keyPrefix = `bench:rate:${randomBytes(6).toString("hex")}:`;
-    const configs: [SideName, Record<string, string>][] = [
-      ["off", { RATE_LIMITS: "off" }],
-      ["memory", { RATE_LIMITS: unlimited(keyPrefix) }],
-      ...(redisUrl ? [["redis", { RATE_LIMITS: unlimited(keyPrefix), REDIS_URL: redisUrl }] as [SideName, Record<string, string>]] : []),
-    ];
-    const sides: Side[] = [];
-    for (const [name, env] of configs) {
-      const app = createApp(db, loadConfig(env));
-      cleanup.unshift(() => app.close());
-      const port = await app.listen(0, HOST);
-      sides.push({ name, app, base: `http://${HOST}:${port}`, tracker: trackRequests(app.server) });
-    }
-    const redisSide = sides.find((side) => side.name === "redis");
-    for (let waited = 0; redisSide && redisSide.app.rateLimits.status() !== "up"; waited += 50) {
-      if (waited > 5_000) throw new Error("the redis side did not connect to Redis within 5 s");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-
-    await limiterAlone(sides, tenant.token, db.prisma);
-    checkpoint();
-
-    console.log("\n2. End to end: the same server with limits off, counted in memory and in Redis");
-    let failed = false;
-    const summary: string[][] = [["request", "side", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "req/s vs off", "p50 vs off", "p99 vs off", "CPU vs off", "CPU µs/req added"]];
-    for (const c of CASES) {
-      const expectBody = await verify(c, sides, tenant.token);
-      console.log(`\n${c.name}: verified on ${sides.map((side) => side.name).join(", ")} (same 200 body; the limit's header only where limits are on)`);
-      const load = (side: Side, duration: number) =>
-        runAutocannon({ ...c.options(side.base, tenant.token), expectBody, connections: settings.connections, pipelining: 1, timeout: 10, duration });
-
-      if (settings.warmupSeconds > 0) {
-        for (const side of sides) {
-          const warm = await load(side, settings.warmupSeconds);
-          await waitForIdle(side.tracker, db);
-          if (failures(warm)) {
-            console.log(`  warm-up ${side.name}: ${failures(warm)} FAILED`);
-            failed = true;
-          }
-        }
-      }
-
-      const runs: Run[] = [];
-      const header = ["round", "side", "req/s", "p50 ms", "p99 ms", "mean ms", "requests", "CPU µs/req", "failed"];
-      console.log(`  ${header.join(" | ")}`);
-      for (let round = 0; round < settings.rounds; round++) {
-        const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
-        for (const side of order) {
-          const served = side.tracker.done;
-          const cpu = process.cpuUsage();
-          const result = await load(side, settings.seconds);
-          await waitForIdle(side.tracker, db);
-          const used = process.cpuUsage(cpu);
-          const run: Run = { side: side.name, round, result, served: side.tracker.done - served, cpu: used.user + used.system };
-          runs.push(run);
-          console.log(
-            `  ${[round + 1, side.name, fmt(result.requests.average), fmt(result.latency.p50, 0), fmt(result.latency.p99, 0), fmt(result.latency.mean, 2), result.requests.total, fmt(run.cpu / run.served, 0), failures(result)].join(" | ")}`,
-          );
-          if (failures(result) > 0 || result.requests.total === 0) failed = true;
-        }
-      }
-
-      const runOf = (side: SideName, round: number) => runs.find((run) => run.side === side && run.round === round)!;
-      const rounds = Array.from({ length: settings.rounds }, (_, round) => round);
-      const metrics = {
-        rps: (run: Run) => run.result.requests.average,
-        p50: (run: Run) => run.result.latency.p50,
-        p99: (run: Run) => run.result.latency.p99,
-        cpu: (run: Run) => run.cpu / run.served,
-      };
-      const medianOf = (side: SideName, pick: (run: Run) => number) => median(rounds.map((round) => pick(runOf(side, round))));
-      const ratio = (side: SideName, pick: (run: Run) => number) => median(rounds.map((round) => pick(runOf(side, round)) / pick(runOf("off", round))));
-      for (const side of sides) {
-        const on = side.name !== "off";
-        summary.push([
-          c.name,
-          side.name,
-          fmt(medianOf(side.name, metrics.rps)),
-          fmt(medianOf(side.name, metrics.p50), 0),
-          fmt(medianOf(side.name, metrics.p99), 0),
-          fmt(medianOf(side.name, metrics.cpu), 0),
-          on ? `${fmt(ratio(side.name, metrics.rps), 3)}×` : "",
-          on ? `${fmt(ratio(side.name, metrics.p50), 3)}×` : "",
-          on ? `${fmt(ratio(side.name, metrics.p99), 3)}×` : "",
-          on ? `${fmt(ratio(side.name, metrics.cpu), 3)}×` : "",
-          on ? fmt(median(rounds.map((round) => metrics.cpu(runOf(side.name, round)) - metrics.cpu(runOf("off", round)))), 0) : "",
-        ]);
-      }
-    }
-
-    console.log("\n  Medians over rounds; ratios are medians of the per-round ratios to off (throughput: above 1 is faster; latency and CPU: above 1 is costlier).");
-    console.log("  CPU is this process's: the server and the embedded database, not PostgreSQL or Redis.\n");
-    printTable(summary, "  ");
-    if (failed) {
-      console.error("\nFAILED: a run had errors, timeouts, non-2xx responses, unexpected bodies, or no requests at all");
-      return 1;
-    }
-    return 0;
-  } finally {
-    for (const step of cleanup) await step().catch((error: unknown) => console.error("cleanup:", error));
-    await database.drop().catch((error: unknown) => console.error("dropping the bench schema:", error));
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+  const keyPrefix = `bench:rate:${randomBytes(6).toString("hex")}:`;
+  const configs: [SideName, Record<string, string>][] = [
+    ["off", { RATE_LIMITS: "off" }],
+    ["memory", { RATE_LIMITS: unlimited(keyPrefix) }],
+    ...(redisUrl ? [["redis", { RATE_LIMITS: unlimited(keyPrefix), REDIS_URL: redisUrl }] as [SideName, Record<string, string>]] : []),
+  ];
+  const sides: Side[] = [];
+  for (const [name, env] of configs) {
+    const app = createApp(db, loadConfig(env));
+    cleanup.unshift(() => app.close());
+    const port = await app.listen(0, HOST);
+    sides.push({ name, app, base: `http://${HOST}:${port}`, tracker: trackRequests(app.server) });
   }
+  const redisSide = sides.find((side) => side.name === "redis");
+  for (let waited = 0; redisSide && redisSide.app.rateLimits.status() !== "up"; waited += 50) {
+    if (waited > 5_000) throw new Error("the redis side did not connect to Redis within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  await limiterAlone(sides, tenant.token, db.prisma);
+  checkpoint();
+
+  console.log("\n2. End to end: the same server with limits off, counted in memory and in Redis");
+  let failed = false;
+  const summary: string[][] = [["request", "side", "req/s", "p50 ms", "p99 ms", "CPU µs/req", "req/s vs off", "p50 vs off", "p99 vs off", "CPU vs off", "CPU µs/req added"]];
+  for (const c of CASES) {
+    const expectBody = await verify(c, sides, tenant.token);
+    console.log(`\n${c.name}: verified on ${sides.map((side) => side.name).join(", ")} (same 200 body; the limit's header only where limits are on)`);
+    const load = (side: Side, duration: number) =>
+      runAutocannon({ ...c.options(side.base, tenant.token), expectBody, connections: settings.connections, pipelining: 1, timeout: 10, duration });
+
+    if (settings.warmupSeconds > 0) {
+      for (const side of sides) {
+        const warm = await load(side, settings.warmupSeconds);
+        await waitForIdle(side.tracker, db);
+        if (failures(warm)) {
+          console.log(`  warm-up ${side.name}: ${failures(warm)} FAILED`);
+          failed = true;
+        }
+      }
+    }
+
+    const runs: Run[] = [];
+    const header = ["round", "side", "req/s", "p50 ms", "p99 ms", "mean ms", "requests", "CPU µs/req", "failed"];
+    console.log(`  ${header.join(" | ")}`);
+    for (let round = 0; round < settings.rounds; round++) {
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+      for (const side of order) {
+        const served = side.tracker.done;
+        const cpu = process.cpuUsage();
+        const result = await load(side, settings.seconds);
+        await waitForIdle(side.tracker, db);
+        const used = process.cpuUsage(cpu);
+        const run: Run = { side: side.name, round, result, served: side.tracker.done - served, cpu: used.user + used.system };
+        runs.push(run);
+        console.log(
+          `  ${[round + 1, side.name, fmt(result.requests.average), fmt(result.latency.p50, 0), fmt(result.latency.p99, 0), fmt(result.latency.mean, 2), result.requests.total, fmt(run.cpu / run.served, 0), failures(result)].join(" | ")}`,
+        );
+        if (failures(result) > 0 || result.requests.total === 0) failed = true;
+      }
+    }
+
+    const runOf = (side: SideName, round: number) => runs.find((run) => run.side === side && run.round === round)!;
+    const rounds = Array.from({ length: settings.rounds }, (_, round) => round);
+    const metrics = {
+      rps: (run: Run) => run.result.requests.average,
+      p50: (run: Run) => run.result.latency.p50,
+      p99: (run: Run) => run.result.latency.p99,
+      cpu: (run: Run) => run.cpu / run.served,
+    };
+    const medianOf = (side: SideName, pick: (run: Run) => number) => median(rounds.map((round) => pick(runOf(side, round))));
+    const ratio = (side: SideName, pick: (run: Run) => number) => median(rounds.map((round) => pick(runOf(side, round)) / pick(runOf("off", round))));
+    for (const side of sides) {
+      const on = side.name !== "off";
+      summary.push([
+        c.name,
+        side.name,
+        fmt(medianOf(side.name, metrics.rps)),
+        fmt(medianOf(side.name, metrics.p50), 0),
+        fmt(medianOf(side.name, metrics.p99), 0),
+        fmt(medianOf(side.name, metrics.cpu), 0),
+        on ? `${fmt(ratio(side.name, metrics.rps), 3)}×` : "",
+        on ? `${fmt(ratio(side.name, metrics.p50), 3)}×` : "",
+        on ? `${fmt(ratio(side.name, metrics.p99), 3)}×` : "",
+        on ? `${fmt(ratio(side.name, metrics.cpu), 3)}×` : "",
+        on ? fmt(median(rounds.map((round) => metrics.cpu(runOf(side.name, round)) - metrics.cpu(runOf("off", round)))), 0) : "",
+      ]);
+    }
+  }
+
+  console.log("\n  Medians over rounds; ratios are medians of the per-round ratios to off (throughput: above 1 is faster; latency and CPU: above 1 is costlier).");
+  console.log("  CPU is this process's: the server and the embedded database, not PostgreSQL or Redis.\n");
+  printTable(summary, "  ");
+  if (failed) {
+    console.error("\nFAILED: a run had errors, timeouts, non-2xx responses, unexpected bodies, or no requests at all");
+    return 1;
+  }
+  return 0;
 }
 
-exitWith(main);
+runBench(main);

@@ -43,7 +43,7 @@ import { documentPath } from "../src/rest/documents.js";
 import type { RestRequest, Route } from "../src/rest/route.js";
 import { largestDifferences, Profiler, summarise, type ProfileSummary } from "./rest-profile.js";
 import { SEEDED_TABLES, seedTenant, type SeededTenant } from "./rest-seed.js";
-import { benchDatabase, checkpoint, exitWith, fmt, interrupt, intFromEnv, median, printTable, runAutocannon, trackRequests, waitForIdle } from "./common.js";
+import { type BenchDatabase, checkpoint, type Cleanup, fmt, intFromEnv, median, printTable, runAutocannon, runBench, trackRequests, waitForIdle } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -220,223 +220,204 @@ const signed = (value: number) => `${value >= 0 ? "+" : ""}${fmt(value, 1)}`;
 
 
 
-async function main(): Promise<number> {
-  const database = benchDatabase();
-  const cleanup: (() => Promise<void>)[] = [];
-  const onSignal = () => {
-    if (interrupt()) {
-      void database.drop().finally(() => process.exit(130));
-      return;
+async function main(database: BenchDatabase, cleanup: Cleanup): Promise<number> {
+  const cpus = os.cpus();
+  console.log("Engagement Graph benchmark: REST compatibility layer vs the GraphQL request it runs");
+  console.log(
+    `machine: node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "?"}), ` +
+      `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
+  );
+  console.log(`database: ${database.label}${database.version ? `, PostgreSQL ${await database.version()} (shares these CPUs when local)` : ""}`);
+  console.log(
+    `settings: ${settings.rounds} rounds x ${settings.seconds} s per side and route (ABBA order) after ${settings.warmupSeconds} s warm-up per side, ` +
+      `${settings.connections} connections, ${settings.conversations} conversations and ${settings.leads} leads per tenant x 2 tenants` +
+      (settings.profileDir ? `, CPU profiles in ${settings.profileDir} (figures include the profiler's overhead)` : ""),
+  );
+
+  let t = Date.now();
+  const db: Database = await openDatabase(database.config);
+  cleanup.unshift(() => db.close());
+  console.log(`migrated in ${Date.now() - t} ms`);
+  checkpoint();
+
+  t = Date.now();
+  const counts = { conversations: settings.conversations, leads: settings.leads };
+  const tenant = await seedTenant(db, "Bench Tenant A", counts, 0);
+  const other = await seedTenant(db, "Bench Tenant B", counts, 30_000);
+  // Statistics and visibility maps, as on a settled database.
+  await db.prisma.$executeRawUnsafe(`VACUUM (ANALYZE) ${SEEDED_TABLES.map((table) => `"${table}"`).join(", ")}`);
+  console.log(`seeded ${2 * settings.conversations} conversations, ${2 * settings.leads} leads in ${Date.now() - t} ms`);
+  checkpoint();
+
+  // Without rate limits: this measures REST against GraphQL (bench/rate-limits.ts measures the limits).
+  const app = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
+  const port = await app.listen(0, HOST);
+  cleanup.unshift(() => app.close());
+  const base = `http://${HOST}:${port}`;
+  const tracker = trackRequests(app.server);
+
+  const cases = [
+    await makeCase("GET", "/conversations", `limit=${PAGE_SIZE}`, "conversations", (t) => t.conversationIds, newestFirst),
+    await makeCase("GET", "/leads", `sort=score&limit=${PAGE_SIZE}`, "leads", (t) => t.leadIds, highestScoreFirst),
+  ];
+
+  const settle = () => waitForIdle(tracker, db);
+
+  if (settings.profileDir) await mkdir(settings.profileDir, { recursive: true });
+  const profiler = new Profiler();
+  let failed = false;
+
+  for (const c of cases) {
+    const verified = await verify(c, base, tenant, other);
+    console.log(`\n${c.name}  vs  POST /graphql ${c.route.operation} ${JSON.stringify(c.route.variables(c.restRequest))}`);
+    console.log(
+      `  verified: REST body (${verified.restText.length} bytes) = route.result(GraphQL data) (GraphQL response ${verified.graphqlText.length} bytes), ` +
+        `${PAGE_SIZE} rows of the tenant's, in order, matching the route's response schema`,
+    );
+    const options: Record<Side, autocannon.Options> = {
+      GraphQL: {
+        url: `${base}/graphql`,
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${tenant.token}` },
+        body: c.graphqlBody,
+        expectBody: verified.graphqlText,
+      },
+      REST: {
+        url: `${base}${c.restPath}`,
+        method: "GET",
+        headers: { authorization: `Bearer ${tenant.token}` },
+        expectBody: verified.restText,
+      },
+    };
+    const common = { connections: settings.connections, pipelining: 1, timeout: 10 };
+
+    if (settings.warmupSeconds > 0) {
+      for (const side of ["GraphQL", "REST"] as const) {
+        const warm = await runAutocannon({ ...options[side], ...common, duration: settings.warmupSeconds });
+        await settle();
+        console.log(`  warm-up ${side}: ${warm.requests.total} requests in ${settings.warmupSeconds} s${failures(warm) ? `, ${failures(warm)} FAILED` : ""}`);
+        if (failures(warm)) failed = true;
+      }
     }
-    console.error("\ninterrupted: stopping, then cleaning up");
-  };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
 
-  try {
-    const cpus = os.cpus();
-    console.log("Engagement Graph benchmark: REST compatibility layer vs the GraphQL request it runs");
-    console.log(
-      `machine: node ${process.version}, ${os.platform()} ${os.release()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? "?"}), ` +
-        `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`,
-    );
-    console.log(`database: ${database.label}${database.version ? `, PostgreSQL ${await database.version()} (shares these CPUs when local)` : ""}`);
-    console.log(
-      `settings: ${settings.rounds} rounds x ${settings.seconds} s per side and route (ABBA order) after ${settings.warmupSeconds} s warm-up per side, ` +
-        `${settings.connections} connections, ${settings.conversations} conversations and ${settings.leads} leads per tenant x 2 tenants` +
-        (settings.profileDir ? `, CPU profiles in ${settings.profileDir} (figures include the profiler's overhead)` : ""),
-    );
-
-    let t = Date.now();
-    const db: Database = await openDatabase(database.config);
-    cleanup.unshift(() => db.close());
-    console.log(`migrated in ${Date.now() - t} ms`);
-    checkpoint();
-
-    t = Date.now();
-    const counts = { conversations: settings.conversations, leads: settings.leads };
-    const tenant = await seedTenant(db, "Bench Tenant A", counts, 0);
-    const other = await seedTenant(db, "Bench Tenant B", counts, 30_000);
-    // Statistics and visibility maps, as on a settled database.
-    await db.prisma.$executeRawUnsafe(`VACUUM (ANALYZE) ${SEEDED_TABLES.map((table) => `"${table}"`).join(", ")}`);
-    console.log(`seeded ${2 * settings.conversations} conversations, ${2 * settings.leads} leads in ${Date.now() - t} ms`);
-    checkpoint();
-
-    // Without rate limits: this measures REST against GraphQL (bench/rate-limits.ts measures the limits).
-    const app = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
-    const port = await app.listen(0, HOST);
-    cleanup.unshift(() => app.close());
-    const base = `http://${HOST}:${port}`;
-    const tracker = trackRequests(app.server);
-
-    const cases = [
-      await makeCase("GET", "/conversations", `limit=${PAGE_SIZE}`, "conversations", (t) => t.conversationIds, newestFirst),
-      await makeCase("GET", "/leads", `sort=score&limit=${PAGE_SIZE}`, "leads", (t) => t.leadIds, highestScoreFirst),
+    const runs: Run[] = [];
+    const header = ["round", "side", "req/s", "p50 ms", "p99 ms", "mean ms", "requests", "SQL/req", "CPU µs/req", "failed"];
+    const rowOf = (run: Run) => [
+      String(run.round + 1),
+      run.side,
+      fmt(run.result.requests.average),
+      fmt(run.result.latency.p50, 0),
+      fmt(run.result.latency.p99, 0),
+      fmt(run.result.latency.mean, 2),
+      String(run.result.requests.total),
+      fmt(run.statements / run.served, 2),
+      fmt(run.cpu / run.served, 0),
+      String(failures(run.result)),
     ];
-
-    const settle = () => waitForIdle(tracker, db);
-
-    if (settings.profileDir) await mkdir(settings.profileDir, { recursive: true });
-    const profiler = new Profiler();
-    let failed = false;
-
-    for (const c of cases) {
-      const verified = await verify(c, base, tenant, other);
-      console.log(`\n${c.name}  vs  POST /graphql ${c.route.operation} ${JSON.stringify(c.route.variables(c.restRequest))}`);
-      console.log(
-        `  verified: REST body (${verified.restText.length} bytes) = route.result(GraphQL data) (GraphQL response ${verified.graphqlText.length} bytes), ` +
-          `${PAGE_SIZE} rows of the tenant's, in order, matching the route's response schema`,
-      );
-      const options: Record<Side, autocannon.Options> = {
-        GraphQL: {
-          url: `${base}/graphql`,
-          method: "POST",
-          headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${tenant.token}` },
-          body: c.graphqlBody,
-          expectBody: verified.graphqlText,
-        },
-        REST: {
-          url: `${base}${c.restPath}`,
-          method: "GET",
-          headers: { authorization: `Bearer ${tenant.token}` },
-          expectBody: verified.restText,
-        },
-      };
-      const common = { connections: settings.connections, pipelining: 1, timeout: 10 };
-
-      if (settings.warmupSeconds > 0) {
-        for (const side of ["GraphQL", "REST"] as const) {
-          const warm = await runAutocannon({ ...options[side], ...common, duration: settings.warmupSeconds });
-          await settle();
-          console.log(`  warm-up ${side}: ${warm.requests.total} requests in ${settings.warmupSeconds} s${failures(warm) ? `, ${failures(warm)} FAILED` : ""}`);
-          if (failures(warm)) failed = true;
+    console.log(`  ${header.join(" | ")}`);
+    for (let round = 0; round < settings.rounds; round++) {
+      // ABBA: GraphQL first in rounds 1, 4, 5, 8, ...; REST first in the others.
+      const order: Side[] = round % 4 === 0 || round % 4 === 3 ? ["GraphQL", "REST"] : ["REST", "GraphQL"];
+      for (const side of order) {
+        const served = tracker.done;
+        const statements = db.sqlStatementCount();
+        if (settings.profileDir) await profiler.start(250);
+        const cpu = process.cpuUsage();
+        const result = await runAutocannon({ ...options[side], ...common, duration: settings.seconds });
+        await settle();
+        const used = process.cpuUsage(cpu);
+        let profile: ProfileSummary | undefined;
+        if (settings.profileDir) {
+          const slug = c.route.path.replace(/\W+/g, "");
+          profile = summarise(await profiler.stop(join(settings.profileDir, `${slug}-${side.toLowerCase()}-${round + 1}.cpuprofile`)));
         }
-      }
-
-      const runs: Run[] = [];
-      const header = ["round", "side", "req/s", "p50 ms", "p99 ms", "mean ms", "requests", "SQL/req", "CPU µs/req", "failed"];
-      const rowOf = (run: Run) => [
-        String(run.round + 1),
-        run.side,
-        fmt(run.result.requests.average),
-        fmt(run.result.latency.p50, 0),
-        fmt(run.result.latency.p99, 0),
-        fmt(run.result.latency.mean, 2),
-        String(run.result.requests.total),
-        fmt(run.statements / run.served, 2),
-        fmt(run.cpu / run.served, 0),
-        String(failures(run.result)),
-      ];
-      console.log(`  ${header.join(" | ")}`);
-      for (let round = 0; round < settings.rounds; round++) {
-        // ABBA: GraphQL first in rounds 1, 4, 5, 8, ...; REST first in the others.
-        const order: Side[] = round % 4 === 0 || round % 4 === 3 ? ["GraphQL", "REST"] : ["REST", "GraphQL"];
-        for (const side of order) {
-          const served = tracker.done;
-          const statements = db.sqlStatementCount();
-          if (settings.profileDir) await profiler.start(250);
-          const cpu = process.cpuUsage();
-          const result = await runAutocannon({ ...options[side], ...common, duration: settings.seconds });
-          await settle();
-          const used = process.cpuUsage(cpu);
-          let profile: ProfileSummary | undefined;
-          if (settings.profileDir) {
-            const slug = c.route.path.replace(/\W+/g, "");
-            profile = summarise(await profiler.stop(join(settings.profileDir, `${slug}-${side.toLowerCase()}-${round + 1}.cpuprofile`)));
-          }
-          const run: Run = {
-            side,
-            round,
-            result,
-            served: tracker.done - served,
-            statements: db.sqlStatementCount() - statements,
-            cpu: used.user + used.system,
-            profile,
-          };
-          runs.push(run);
-          console.log(`  ${rowOf(run).join(" | ")}`);
-          if (failures(result) > 0 || result.requests.total === 0) failed = true;
-        }
-      }
-
-      // Per round: REST / GraphQL, then the median over rounds.
-      const rounds = Array.from({ length: settings.rounds }, (_, round) => ({
-        graphql: runs.find((run) => run.round === round && run.side === "GraphQL")!,
-        rest: runs.find((run) => run.round === round && run.side === "REST")!,
-      }));
-      const ratio = (pick: (run: Run) => number) => rounds.map(({ rest, graphql }) => pick(rest) / pick(graphql));
-      const metrics: [string, (run: Run) => number, number][] = [
-        ["req/s", (run) => run.result.requests.average, 1],
-        ["latency p50 (ms)", (run) => run.result.latency.p50, 0],
-        ["latency p99 (ms)", (run) => run.result.latency.p99, 0],
-        ["latency mean (ms)", (run) => run.result.latency.mean, 2],
-        ["server CPU (µs/req)", (run) => run.cpu / run.served, 0],
-        ["SQL statements/req", (run) => run.statements / run.served, 2],
-      ];
-      console.log("");
-      printTable([
-        ["", "GraphQL (median)", "REST (median)", "REST/GraphQL per round", "median ratio"],
-        ...metrics.map(([label, pick, digits]) => [
-          label,
-          fmt(median(rounds.map((r) => pick(r.graphql))), digits),
-          fmt(median(rounds.map((r) => pick(r.rest))), digits),
-          ratio(pick).map((value) => fmt(value, 3)).join(" "),
-          fmt(median(ratio(pick)), 3),
-        ]),
-      ], "  ");
-      const throughput = median(ratio((run) => run.result.requests.average));
-      const p50 = median(ratio((run) => run.result.latency.p50));
-      const p99 = median(ratio((run) => run.result.latency.p99));
-      const over = [throughput < 0.9 ? "throughput" : "", p50 > 1.1 ? "p50" : "", p99 > 1.1 ? "p99" : ""].filter(Boolean);
-      console.log(
-        `  => REST vs GraphQL (median of per-round ratios): throughput ${signed((throughput - 1) * 100)}%, p50 ${signed((p50 - 1) * 100)}%, ` +
-          `p99 ${signed((p99 - 1) * 100)}%: ${over.length === 0 ? "within 10%" : `MORE THAN 10% WORSE in ${over.join(", ")}`}`,
-      );
-
-      if (settings.profileDir) {
-        const merge = (side: Side) => {
-          const summary: ProfileSummary = { busy: 0, selfByFunction: new Map(), totalByFunction: new Map(), selfByGroup: new Map() };
-          let served = 0;
-          for (const run of runs.filter((each) => each.side === side)) {
-            served += run.served;
-            const p = run.profile!;
-            summary.busy += p.busy;
-            for (const [from, to] of [
-              [p.selfByFunction, summary.selfByFunction],
-              [p.totalByFunction, summary.totalByFunction],
-              [p.selfByGroup, summary.selfByGroup],
-            ] as const) {
-              for (const [key, value] of from) to.set(key, (to.get(key) ?? 0) + value);
-            }
-          }
-          return { summary, served };
+        const run: Run = {
+          side,
+          round,
+          result,
+          served: tracker.done - served,
+          statements: db.sqlStatementCount() - statements,
+          cpu: used.user + used.system,
+          profile,
         };
-        const rest = merge("REST");
-        const graphql = merge("GraphQL");
-        console.log(
-          `\n  CPU profile (sampled, not idle): REST ${fmt(rest.summary.busy / rest.served, 0)} µs/req, ` +
-            `GraphQL ${fmt(graphql.summary.busy / graphql.served, 0)} µs/req`,
-        );
-        console.log("  self time by package or file, µs per request:");
-        printTable([["where", "REST", "GraphQL", "REST-GraphQL"], ...largestDifferences(rest.summary.selfByGroup, rest.served, graphql.summary.selfByGroup, graphql.served, 12)], "    ");
-        console.log("  self time by function, µs per request:");
-        printTable([["function", "REST", "GraphQL", "REST-GraphQL"], ...largestDifferences(rest.summary.selfByFunction, rest.served, graphql.summary.selfByFunction, graphql.served, 15)], "    ");
-        console.log("  total time (self + callees) by function, µs per request:");
-        printTable([["function", "REST", "GraphQL", "REST-GraphQL"], ...largestDifferences(rest.summary.totalByFunction, rest.served, graphql.summary.totalByFunction, graphql.served, 25)], "    ");
+        runs.push(run);
+        console.log(`  ${rowOf(run).join(" | ")}`);
+        if (failures(result) > 0 || result.requests.total === 0) failed = true;
       }
     }
 
-    if (failed) {
-      console.error("\nFAILED: a run had errors, timeouts, non-2xx responses, unexpected bodies, or no requests at all");
-      return 1;
+    // Per round: REST / GraphQL, then the median over rounds.
+    const rounds = Array.from({ length: settings.rounds }, (_, round) => ({
+      graphql: runs.find((run) => run.round === round && run.side === "GraphQL")!,
+      rest: runs.find((run) => run.round === round && run.side === "REST")!,
+    }));
+    const ratio = (pick: (run: Run) => number) => rounds.map(({ rest, graphql }) => pick(rest) / pick(graphql));
+    const metrics: [string, (run: Run) => number, number][] = [
+      ["req/s", (run) => run.result.requests.average, 1],
+      ["latency p50 (ms)", (run) => run.result.latency.p50, 0],
+      ["latency p99 (ms)", (run) => run.result.latency.p99, 0],
+      ["latency mean (ms)", (run) => run.result.latency.mean, 2],
+      ["server CPU (µs/req)", (run) => run.cpu / run.served, 0],
+      ["SQL statements/req", (run) => run.statements / run.served, 2],
+    ];
+    console.log("");
+    printTable([
+      ["", "GraphQL (median)", "REST (median)", "REST/GraphQL per round", "median ratio"],
+      ...metrics.map(([label, pick, digits]) => [
+        label,
+        fmt(median(rounds.map((r) => pick(r.graphql))), digits),
+        fmt(median(rounds.map((r) => pick(r.rest))), digits),
+        ratio(pick).map((value) => fmt(value, 3)).join(" "),
+        fmt(median(ratio(pick)), 3),
+      ]),
+    ], "  ");
+    const throughput = median(ratio((run) => run.result.requests.average));
+    const p50 = median(ratio((run) => run.result.latency.p50));
+    const p99 = median(ratio((run) => run.result.latency.p99));
+    const over = [throughput < 0.9 ? "throughput" : "", p50 > 1.1 ? "p50" : "", p99 > 1.1 ? "p99" : ""].filter(Boolean);
+    console.log(
+      `  => REST vs GraphQL (median of per-round ratios): throughput ${signed((throughput - 1) * 100)}%, p50 ${signed((p50 - 1) * 100)}%, ` +
+        `p99 ${signed((p99 - 1) * 100)}%: ${over.length === 0 ? "within 10%" : `MORE THAN 10% WORSE in ${over.join(", ")}`}`,
+    );
+
+    if (settings.profileDir) {
+      const merge = (side: Side) => {
+        const summary: ProfileSummary = { busy: 0, selfByFunction: new Map(), totalByFunction: new Map(), selfByGroup: new Map() };
+        let served = 0;
+        for (const run of runs.filter((each) => each.side === side)) {
+          served += run.served;
+          const p = run.profile!;
+          summary.busy += p.busy;
+          for (const [from, to] of [
+            [p.selfByFunction, summary.selfByFunction],
+            [p.totalByFunction, summary.totalByFunction],
+            [p.selfByGroup, summary.selfByGroup],
+          ] as const) {
+            for (const [key, value] of from) to.set(key, (to.get(key) ?? 0) + value);
+          }
+        }
+        return { summary, served };
+      };
+      const rest = merge("REST");
+      const graphql = merge("GraphQL");
+      console.log(
+        `\n  CPU profile (sampled, not idle): REST ${fmt(rest.summary.busy / rest.served, 0)} µs/req, ` +
+          `GraphQL ${fmt(graphql.summary.busy / graphql.served, 0)} µs/req`,
+      );
+      console.log("  self time by package or file, µs per request:");
+      printTable([["where", "REST", "GraphQL", "REST-GraphQL"], ...largestDifferences(rest.summary.selfByGroup, rest.served, graphql.summary.selfByGroup, graphql.served, 12)], "    ");
+      console.log("  self time by function, µs per request:");
+      printTable([["function", "REST", "GraphQL", "REST-GraphQL"], ...largestDifferences(rest.summary.selfByFunction, rest.served, graphql.summary.selfByFunction, graphql.served, 15)], "    ");
+      console.log("  total time (self + callees) by function, µs per request:");
+      printTable([["function", "REST", "GraphQL", "REST-GraphQL"], ...largestDifferences(rest.summary.totalByFunction, rest.served, graphql.summary.totalByFunction, graphql.served, 25)], "    ");
     }
-    return 0;
-  } finally {
-    for (const step of cleanup) await step().catch((error: unknown) => console.error("cleanup:", error));
-    await database.drop().catch((error: unknown) => console.error("dropping the bench schema:", error));
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
+
+  if (failed) {
+    console.error("\nFAILED: a run had errors, timeouts, non-2xx responses, unexpected bodies, or no requests at all");
+    return 1;
+  }
+  return 0;
 }
 
-exitWith(main);
+runBench(main);
