@@ -20,23 +20,29 @@ const TO_CONTACT = `mutation($input: SendMessageToContactInput!) {
   sendMessageToContact(input: $input) { id sequence deliveryStatus conversation { id channelType customerIdentifier customerName contact { id } } }
 }`;
 
+/** The `conversationEvents` a tenant's token receives over graphql-ws, in order. */
+function conversationEvents<T>(token: string, selection: string, args = "") {
+  const events: T[] = [];
+  const client = createClient({ url: server.url.replace(/^http/, "ws"), webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+  client.subscribe<{ conversationEvents: T }>(
+    { query: `subscription { conversationEvents${args} ${selection} }` },
+    { next: ({ data }) => void (data && events.push(data.conversationEvents)), error: () => {}, complete: () => {} },
+  );
+  return { events, dispose: () => client.dispose() };
+}
+
 const send = (content: string, extra: Record<string, unknown> = {}) =>
   server.ok(seed.tenant, SEND, { input: { conversationId: seed.id.conversation, content, ...extra } });
 
 describe("sendMessage and the channel worker", () => {
   test("a worker subscribed to the conversation gets the QUEUED message, reports SENT, and every subscriber sees MESSAGE_UPDATED", async () => {
-    const events: { type: string; message: { id: string; deliveryStatus: string | null } | null }[] = [];
-    const client = createClient({
-      url: server.url.replace(/^http/, "ws"),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${seed.tenant.token}` },
-      retryAttempts: 0,
-    });
+    const worker = conversationEvents<{ type: string; message: { id: string; deliveryStatus: string | null } | null }>(
+      seed.tenant.token,
+      "{ type message { id deliveryStatus } }",
+      "(types: [MESSAGE_ADDED, MESSAGE_UPDATED])",
+    );
+    const { events } = worker;
     try {
-      client.subscribe<{ conversationEvents: (typeof events)[number] }>(
-        { query: `subscription { conversationEvents(types: [MESSAGE_ADDED, MESSAGE_UPDATED]) { type message { id deliveryStatus } } }` },
-        { next: ({ data }) => void (data && events.push(data.conversationEvents)), error: () => {}, complete: () => {} },
-      );
       await waitUntil(() => server.app.live.stats().streams === 1, () => "the worker's subscription to start");
 
       const sent = (await send("Your table for two is booked")).sendMessage;
@@ -50,7 +56,7 @@ describe("sendMessage and the channel worker", () => {
       await waitUntil(() => events.length === 2, () => `MESSAGE_UPDATED; have ${JSON.stringify(events)}`);
       expect(events[1]).toEqual({ type: "MESSAGE_UPDATED", message: { id: sent.id, deliveryStatus: "SENT" } });
     } finally {
-      await client.dispose();
+      await worker.dispose();
     }
   });
 
@@ -150,35 +156,26 @@ describe("sendMessageToContact", () => {
     const existing = (
       await server.ok(other.tenant, `mutation { createConversation(input: { channelType: SMS, customerIdentifier: "+61400000009" }) { id } }`)
     ).createConversation.id;
-    const events: string[] = [];
-    const client = createClient({
-      url: server.url.replace(/^http/, "ws"),
-      webSocketImpl: WebSocket,
-      connectionParams: { authorization: `Bearer ${other.tenant.token}` },
-      retryAttempts: 0,
-    });
+    const live = conversationEvents<{ type: string }>(other.tenant.token, "{ type }");
+    const types = () => live.events.map((event) => event.type);
     try {
-      client.subscribe<{ conversationEvents: { type: string } }>(
-        { query: `subscription { conversationEvents { type } }` },
-        { next: ({ data }) => void (data && events.push(data.conversationEvents.type)), error: () => {}, complete: () => {} },
-      );
       // The subscription is live once it sees a change: send to the seed's other conversation
       // until it does. Those markers are MESSAGE_ADDED; the link below is the only UPDATED.
-      for (let attempt = 0; events.length === 0; attempt++) {
+      for (let attempt = 0; live.events.length === 0; attempt++) {
         await server.ok(other.tenant, SEND, { input: { conversationId: other.id.conversation, content: `Marker ${attempt}` } });
-        await waitUntil(() => events.length > 0, () => "the marker event", 200).catch(() => {
+        await waitUntil(() => live.events.length > 0, () => "the marker event", 200).catch(() => {
           if (attempt >= 50) throw new Error("the subscription never started");
         });
       }
       const sent = (await server.ok(other.tenant, TO_CONTACT, { input: { contactId: contact, channelType: "SMS", content: "Hi" } })).sendMessageToContact;
       expect(sent.conversation).toMatchObject({ id: existing, contact: { id: contact } });
       // Live clients learn that the conversation now has a contact, then of the message.
-      const linked = () => events.indexOf("UPDATED");
-      await waitUntil(() => linked() >= 0 && events.length > linked() + 1, () => `UPDATED, then MESSAGE_ADDED; have ${JSON.stringify(events)}`);
-      expect(events.filter((type) => type === "UPDATED")).toHaveLength(1);
-      expect(events[linked() + 1]).toBe("MESSAGE_ADDED");
+      const linked = () => types().indexOf("UPDATED");
+      await waitUntil(() => linked() >= 0 && types().length > linked() + 1, () => `UPDATED, then MESSAGE_ADDED; have ${JSON.stringify(types())}`);
+      expect(types().filter((type) => type === "UPDATED")).toHaveLength(1);
+      expect(types()[linked() + 1]).toBe("MESSAGE_ADDED");
     } finally {
-      await client.dispose();
+      await live.dispose();
     }
   });
 
