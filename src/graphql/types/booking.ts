@@ -16,9 +16,13 @@ export const BookingRef = builder.prismaNode("Booking", {
   authScopes: { scope: "bookings:read", $granted: "written" },
   findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
   fields: (t) => ({
-    contact: t.relation("contact"),
-    contactId: t.globalID({ description: "The contact's id, readable without contacts:read.", resolve: (booking) => ({ type: "Contact", id: booking.contactId }) }),
-    service: t.exposeString("service"),
+    contact: t.relation("contact", { nullable: true }),
+    contactId: t.globalID({
+      nullable: true,
+      description: "The contact's id, readable without contacts:read.",
+      resolve: (booking) => (booking.contactId ? { type: "Contact", id: booking.contactId } : null),
+    }),
+    service: t.exposeString("service", { nullable: true }),
     startsAt: t.expose("startsAt", { type: "DateTime" }),
     endsAt: t.expose("endsAt", { type: "DateTime" }),
     status: t.expose("status", { type: BookingStatusEnum }),
