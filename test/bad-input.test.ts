@@ -248,7 +248,7 @@ describe("unknown enum values", () => {
     { name: "ConversationStatus", query: Q.updateConversation, variables: (f) => ({ id: f.conversation, input: { status: "ARCHIVED" } }), code: "BAD_USER_INPUT" },
     { name: "Sentiment", query: Q.updateConversation, variables: (f) => ({ id: f.conversation, input: { sentiment: "ANGRY" } }), code: "BAD_USER_INPUT" },
     { name: "AgentStatus", query: Q.createAgent, variables: () => ({ input: { name: "x", status: "LIVE" } }), code: "BAD_USER_INPUT" },
-    { name: "BookingStatus", query: Q.updateBooking, variables: (f) => ({ id: f.booking, input: { status: "NO_SHOW" } }), code: "BAD_USER_INPUT" },
+    { name: "BookingStatus", query: Q.updateBooking, variables: (f) => ({ id: f.booking, input: { status: "MISSED" } }), code: "BAD_USER_INPUT" },
     { name: "Scope (a dialect's name, not the enum)", query: Q.createApiToken, variables: () => ({ input: { name: "x", format: "CONVO", scopes: ["contacts:read"] } }), code: "BAD_USER_INPUT" },
     { name: "TokenFormat", query: Q.createApiToken, variables: () => ({ input: { name: "x", format: "JWT", scopes: ["CONTACTS_READ"] } }), code: "BAD_USER_INPUT" },
     { name: "an enum literal that does not exist", query: `mutation { createLead(input: { status: HOT }) { id } }`, code: "GRAPHQL_VALIDATION_FAILED" },

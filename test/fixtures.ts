@@ -48,6 +48,8 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
           })
         : undefined;
       const message = await p.message.create({ data: { tenantId, conversationId: conversation.id, role: "USER", content: "Hello there" } });
+      // The conversation escalated into a support case (a ticket is a conversation with case metadata).
+      const ticket = await p.ticket.create({ data: { tenantId, conversationId: conversation.id, subject: "Order question", tags: [] } });
       const tag = await p.tag.create({ data: { tenantId, name: "vip", color: "#3366ff" } });
       await p.conversationTag.create({ data: { tenantId, conversationId: conversation.id, tagId: tag.id } });
       const lead = await p.lead.create({
@@ -77,6 +79,7 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
           data: { tenantId, number: 903 + i, channelType: "SMS", channelId: ch.id, agentId: a.id, contactId: c.id, customerIdentifier: `+1555000${i}` },
         });
         await p.message.create({ data: { tenantId, conversationId: cv.id, role: "ASSISTANT", content: `Extra ${i}` } });
+        await p.ticket.create({ data: { tenantId, conversationId: cv.id, subject: `Extra ${i}`, tags: [] } });
         const t = await p.tag.create({ data: { tenantId, name: `extra-${i}` } });
         await p.conversationTag.create({ data: { tenantId, conversationId: cv.id, tagId: t.id } });
         await p.lead.create({ data: { tenantId, contactId: c.id, conversationId: cv.id } });
@@ -85,7 +88,7 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
         });
         await issueToken(p, { tenantId, name: `extra ${i}`, format: "CONVO", scopes: ["contacts:read"] });
       }
-      return { agent, channel, contact, conversation, closed: closedConversation, message, tag, lead, booking, other, otherSecret };
+      return { agent, channel, contact, conversation, closed: closedConversation, message, ticket, tag, lead, booking, other, otherSecret };
     },
     { maxWait: 30_000, timeout: 60_000 },
   );
@@ -105,6 +108,7 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
       /** Only with `closed: true`. */
       closed: raw.closed && `conv_${raw.closed.id}`,
       message: `msg_${raw.message.id}`,
+      ticket: `tkt_${raw.ticket.id}`,
       tag: `tag_${raw.tag.id}`,
       booking: `bkg_${raw.booking.id}`,
     },
@@ -136,8 +140,18 @@ const TENANT_TABLES: Record<string, [column: string, table: string][]> = {
     ["conversationId", "Conversation"],
     ["tagId", "Tag"],
   ],
-  Booking: [["contactId", "Contact"]],
+  Booking: [
+    ["contactId", "Contact"],
+    ["conversationId", "Conversation"],
+    ["leadId", "Lead"],
+  ],
   ApiToken: [["agentId", "Agent"]],
+  Handoff: [
+    ["conversationId", "Conversation"],
+    ["leadId", "Lead"],
+  ],
+  Ticket: [["conversationId", "Conversation"]],
+  DispatchBatch: [["agentId", "Agent"]],
 };
 
 /**

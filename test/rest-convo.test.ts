@@ -126,6 +126,9 @@ function expectConvoShape(value: unknown, key = "") {
 const createLead = async (tenant: Seed["tenant"], input: Record<string, unknown>) =>
   (await server.ok(tenant, `mutation($input: CreateLeadInput!) { createLead(input: $input) { id } }`, { input })).createLead.id as string;
 
+/** What an escalation does before an operator writes: Convo's operator messages need it. */
+const handOff = (id: string) => server.db.prisma.conversation.update({ where: { id }, data: { status: "HANDED_OFF" } });
+
 const conversationRow = (id: string) => server.db.prisma.conversation.findUniqueOrThrow({ where: { id }, include: { tags: true } });
 
 // ---------------------------------------------------------------------------------------
@@ -235,8 +238,15 @@ describe("the documented examples", () => {
     expectConvoShape(reply.body);
   });
 
+  test("POST /api/v1/conversations/:id/operator-message on a conversation not handed off: 409, nothing written", async () => {
+    const path = `/api/v1/conversations/${seed.raw.conversation.id}`;
+    const reply = await refusedWithoutWrites([seed.tenant.id], () => rest(token, "POST", `${path}/operator-message`, { json: { content: "Hi there" } }), 409);
+    expect(reply.body).toEqual({ statusCode: 409, error: "Conflict", message: "The conversation is OPEN, not HANDED_OFF" });
+  });
+
   test('POST /api/v1/conversations/:id/operator-message {"content":"Hi there"}: 201, an ASSISTANT message in the transcript', async () => {
     const path = `/api/v1/conversations/${seed.raw.conversation.id}`;
+    await handOff(seed.raw.conversation.id);
     const reply = await rest(token, "POST", `${path}/operator-message`, { json: { content: "Hi there" } });
     expect(reply.status).toBe(201);
     expect(reply.body).toEqual({ id: expect.stringMatching(UUID), role: "ASSISTANT", content: "Hi there", createdAt: expect.stringMatching(ISO) });
@@ -618,6 +628,8 @@ describe("403 names the missing scope", () => {
   let seed: Seed;
   beforeAll(async () => {
     seed = await seedTenant(server, "Scopes", { closed: true });
+    // Operator messages go to handed-off conversations only.
+    await handOff(seed.raw.conversation.id);
   });
 
   /** The seed's example request for each route, with this tenant's ids. */
@@ -683,6 +695,7 @@ describe("ids in paths", () => {
   beforeAll(async () => {
     mine = await seedTenant(server, "Mine");
     theirs = await seedTenant(server, "Theirs");
+    await handOff(theirs.raw.conversation.id);
   });
 
   interface PathRoute {

@@ -17,6 +17,7 @@ import { TOKEN_FORMATS } from "../src/auth/tokens.js";
 import { issueToken } from "../src/auth/viewer.js";
 import type { TokenFormat } from "../src/generated/prisma/enums.js";
 import { dialects } from "../src/rest/dialects/index.js";
+import { publicIdOf, PUBLIC_ID_PREFIX } from "../src/rest/mapping.js";
 import type { Dialect, Route } from "../src/rest/route.js";
 import { seedTenant, snapshot, type Seed } from "./fixtures.js";
 import { startTestServer, type TestServer } from "./harness.js";
@@ -98,9 +99,9 @@ async function tokenFor(seed: Seed, format: TokenFormat, scopes: Scope[]): Promi
 // Requests derived from the route table.
 // ---------------------------------------------------------------------------------------
 
-const ROW_TYPES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "Booking"] as const;
+const ROW_TYPES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "Booking", "Ticket"] as const;
 type RowType = (typeof ROW_TYPES)[number];
-const PREFIX: Record<RowType, string> = { Contact: "con", Lead: "lead", Agent: "agt", Channel: "chn", Conversation: "conv", Message: "msg", Tag: "tag", Booking: "bkg" };
+const PREFIX: Record<RowType, string> = { Contact: "con", Lead: "lead", Agent: "agt", Channel: "chn", Conversation: "conv", Message: "msg", Tag: "tag", Booking: "bkg", Ticket: "tkt" };
 
 interface Row {
   uuid: string;
@@ -119,6 +120,7 @@ const baseRows = (seed: Seed): Rows => ({
   Message: { uuid: seed.raw.message.id },
   Tag: { uuid: seed.raw.tag.id },
   Booking: { uuid: seed.raw.booking.id },
+  Ticket: { uuid: seed.raw.ticket.id },
 });
 
 /** The rows `seedTenant(…, { extra: 1 })` adds: numbers no base seed uses (agent 902, conversation 903). */
@@ -136,6 +138,7 @@ async function extraRows(seed: Seed): Promise<Rows> {
     Message: { uuid: (await p.message.findFirstOrThrow({ where: { tenantId, conversationId: conversation.id } })).id },
     Tag: { uuid: (await p.tag.findFirstOrThrow({ where: { tenantId, name: "extra-0" } })).id },
     Booking: { uuid: (await p.booking.findFirstOrThrow({ where: { tenantId, service: "Extra" } })).id },
+    Ticket: { uuid: (await p.ticket.findFirstOrThrow({ where: { tenantId, conversationId: conversation.id } })).id },
   };
 }
 
@@ -148,10 +151,16 @@ interface Example {
   params?: Record<string, RowType>;
   query?: (rows: Rows) => string;
   body?: (rows: Rows) => unknown;
+  /** Puts the rows in the state the route needs to succeed, before a request that should. */
+  prepare?: (rows: Rows) => Promise<unknown>;
 }
 const EXAMPLES: Record<string, Example> = {
   // Requests that reach their row, so that "served with its own scopes" means a success.
   "convo POST /conversations/bulk": { body: (rows) => ({ ids: [rows.Conversation.uuid], action: "close" }) },
+  // Convo's operator messages go to handed-off conversations only.
+  "convo POST /conversations/:id/operator-message": {
+    prepare: (rows) => server.db.prisma.conversation.update({ where: { id: rows.Conversation.uuid }, data: { status: "HANDED_OFF" } }),
+  },
   "vorel POST /leads": { body: (rows) => ({ conversation_id: rows.Conversation.uuid, name: "Anna" }) },
   "vorel PATCH /conversations/:id": { body: () => ({ customer_name: "Anna Nowak" }) },
   "veleria POST /messages/send": { body: (rows) => ({ contact_id: `con_${rows.Contact.uuid}`, channel: "email", content: "Your invoice" }) },
@@ -166,6 +175,9 @@ const EXAMPLES: Record<string, Example> = {
   "veleria POST /contacts": { body: () => ({ first_name: "Sarah", email: "sarah@example.com.au" }) },
   // An empty update is a 422 (it would only read the row back).
   "veleria PUT /contacts/:id": { body: () => ({ last_name: "Nowak" }) },
+  // The seed talks to +48111222333 on WhatsApp already (a dispatch there is a 409): a phone of its own.
+  "velents-agent POST /Integration/Agent/Dispatch": { body: () => ({ channel_id: 3, phone: "+48600700800", values: { order_id: "1212" } }) },
+  "velents-agent POST /Integration/Agent/Batch": { body: () => ({ channel_id: 3, name: "matrix", rows: [{ phone: "+48600700800", values: { order_id: "1212" } }] }) },
 };
 
 /**
@@ -184,7 +196,8 @@ const WORDS: [RegExp, RowType][] = [
   [/^leads?$/i, "Lead"],
   [/^agents?$/i, "Agent"],
   [/^channels?$/i, "Channel"],
-  [/^(conversations?|tickets?|threads?)$/i, "Conversation"],
+  [/^(conversations?|threads?)$/i, "Conversation"],
+  [/^tickets?$/i, "Ticket"],
   [/^messages?$/i, "Message"],
   [/^tags?$/i, "Tag"],
   [/^(bookings?|appointments?)$/i, "Booking"],
@@ -205,12 +218,16 @@ function rowTypeOf(c: Case, param: string): RowType {
 
 const pathParams = (route: Route) => [...route.path.matchAll(/:(\w+)/g)].map((match) => match[1]!);
 
-/** The ways an id of a row may be written: bare uuid, global id (prefix_uuid), per-tenant number. */
-type IdFormat = "uuid" | "global" | "number";
-const ID_FORMATS: IdFormat[] = ["uuid", "global", "number"];
+/**
+ * The ways an id of a row may be written: bare uuid, global id (prefix_uuid), per-tenant
+ * number, public id (Velents' tkt_/cnv_/msg_ + Crockford base32 of the uuid).
+ */
+type IdFormat = "uuid" | "global" | "number" | "public";
+const ID_FORMATS: IdFormat[] = ["uuid", "global", "number", "public"];
 function writeId(type: RowType, row: Row, format: IdFormat): string | undefined {
   if (format === "uuid") return row.uuid;
   if (format === "global") return `${PREFIX[type]}_${row.uuid}`;
+  if (format === "public") return type in PUBLIC_ID_PREFIX ? publicIdOf(type as keyof typeof PUBLIC_ID_PREFIX, row.uuid) : undefined;
   return row.number === undefined ? undefined : String(row.number);
 }
 const unknownRow: Row = { uuid: UNKNOWN, number: 999_999 };
@@ -483,6 +500,7 @@ describe("scope matrix", () => {
     }
 
     // The route's own scopes are enough: whatever else it answers, it is not a 403.
+    await EXAMPLES[c.name]?.prepare?.(rows);
     const only = await tokenFor(seed, c.format, listed);
     const reply = await send(c, only, call);
     expect(reply.status, `${c.label} with only ${listed.join(", ")}: ${JSON.stringify(reply.body)}`).not.toBe(403);
@@ -577,6 +595,7 @@ describe("tenant matrix", () => {
     expect(foreign.headers.get("content-type")).toBe(unknown.headers.get("content-type"));
 
     // And the id is theirs: their own token reaches the row.
+    await EXAMPLES[c.name]?.prepare?.(their);
     const theirToken = await tokenFor(theirs, format, DATA_SCOPES);
     const own = await send(c, theirToken, requestFor(c, their));
     expect(own.status, `${c.name}: tenant B's own request should reach its row; if the generated request cannot, add EXAMPLES["${c.name}"]: ${JSON.stringify(own.body)}`).toBe(
@@ -692,6 +711,7 @@ describe("REST, GraphQL and subscriptions", () => {
 
   test("an operator reply over Convo REST arrives as MESSAGE_ADDED on `conversation(id)`", async () => {
     const id = seed.raw.conversation.id;
+    await server.ok(seed.tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: HANDED_OFF }) { id } }`, { id: `conv_${id}` });
     const events = await subscribe(`subscription($id: ID!) { conversation(id: $id) { type message { id role content } } }`, { id: `conv_${id}` });
     const sent = await convo("POST", `/conversations/${id}/operator-message`, { content: "Hi there" });
     expect(sent.status).toBe(201);

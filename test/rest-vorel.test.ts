@@ -57,7 +57,16 @@ describe("OpenAPI document", () => {
   test("serves its routes under /api/v1 with the error envelope", () => {
     expect(openApi.openapi).toBe("3.1.0");
     expect(openApi.servers).toEqual([{ url: "/api/v1" }]);
-    expect(Object.keys(openApi.paths).sort()).toEqual(["/conversations", "/conversations/{id}", "/conversations/{id}/send", "/leads"]);
+    expect(Object.keys(openApi.paths).sort()).toEqual([
+      "/appointments",
+      "/appointments/{id}",
+      "/conversations",
+      "/conversations/{id}",
+      "/conversations/{id}/send",
+      "/leads",
+      "/leads/{id}",
+      "/leads/{id}/handoff",
+    ]);
     expect(openApi.paths["/conversations"]!.post.responses["201"]).toBeDefined();
     expect(openApi.paths["/leads"]!.post.security).toEqual([{ bearerAuth: ["leads:write"] }]);
     expect(openApi.components.schemas.Error.required).toEqual(["error"]);
@@ -192,34 +201,41 @@ describe("POST /api/v1/conversations", () => {
 });
 
 describe("POST /api/v1/leads", () => {
-  test("creates a lead on an existing conversation: 201 with the snake_case lead", async () => {
+  test("creates a lead on an existing conversation: 201 with Vorel's lead object", async () => {
     const conversation = await createConversation();
     const reply = await post("/leads", writer, {
       conversation_id: conversation.id,
+      status: "qualified",
       name: "Amira Haddad",
       email: "amira@example.com",
       phone: "+971500000001",
-      fields: { budget: "5k", name: "overridden" },
+      intent: "buy",
+      timeline: "3 months",
+      attributes: { bedrooms: 2, budget_min: 900000 },
       source: "webform",
-      score: 80,
+      qualification_score: 80,
     });
     expect(reply.status, JSON.stringify(reply.body)).toBe(201);
     expectDocumented("POST", "/leads", reply);
     expect(reply.body).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       conversation_id: conversation.id,
-      status: "new",
+      attributes: { bedrooms: 2, budget_min: 900000 },
+      status: "qualified",
       name: "Amira Haddad",
       email: "amira@example.com",
       phone: "+971500000001",
-      fields: { budget: "5k", name: "Amira Haddad", email: "amira@example.com", phone: "+971500000001" },
+      intent: "buy",
+      timeline: "3 months",
+      qualification_score: 80,
       source: "webform",
-      score: 80,
       created_at: expect.any(String),
       updated_at: expect.any(String),
     });
     const row = await server.db.prisma.lead.findUniqueOrThrow({ where: { id: reply.body.id } });
-    expect(row).toMatchObject({ tenantId: tenant.id, conversationId: conversation.id, score: 80, source: "webform" });
+    expect(row).toMatchObject({ tenantId: tenant.id, conversationId: conversation.id, score: 80, source: "webform", status: "QUALIFIED" });
+    // One model: the named fields and the attributes are the lead's captured fields, as Convo and GraphQL see them.
+    expect(row.fields).toEqual({ name: "Amira Haddad", email: "amira@example.com", phone: "+971500000001", intent: "buy", timeline: "3 months", bedrooms: 2, budget_min: 900000 });
   });
 
   test("conversation_id alone is enough", async () => {
@@ -227,7 +243,25 @@ describe("POST /api/v1/leads", () => {
     const reply = await post("/leads", writer, { conversation_id: conversation.id });
     expect(reply.status, JSON.stringify(reply.body)).toBe(201);
     expectDocumented("POST", "/leads", reply);
-    expect(reply.body).toMatchObject({ name: null, email: null, phone: null, fields: {}, source: null, score: null });
+    expect(reply.body).toMatchObject({ status: "new", name: null, email: null, phone: null, attributes: {}, source: null, qualification_score: null });
+  });
+
+  test("strict: a second lead for the same conversation is a 409, nothing written", async () => {
+    const conversation = await createConversation();
+    expect((await post("/leads", writer, { conversation_id: conversation.id })).status).toBe(201);
+    const before = await snapshot(server, tenant.id);
+    const again = await post("/leads", writer, { conversation_id: conversation.id, name: "Again" });
+    expect(again.status).toBe(409);
+    expectDocumented("POST", "/leads", again);
+    expect(again.body).toEqual({ error: { code: "conflict", message: "This conversation already has a lead" } });
+    expect(await snapshot(server, tenant.id)).toEqual(before);
+  });
+
+  test("strict under a race: of concurrent creates for one conversation exactly one succeeds", async () => {
+    const conversation = await createConversation();
+    const replies = await Promise.all(Array.from({ length: 5 }, (_, i) => post("/leads", writer, { conversation_id: conversation.id, name: `Racer ${i}` })));
+    expect(replies.map((reply) => reply.status).sort()).toEqual([201, 409, 409, 409, 409]);
+    expect(await server.db.prisma.lead.count({ where: { conversationId: conversation.id } })).toBe(1);
   });
 
   test("without conversation_id, or with null: 422 naming conversation_id, nothing written", async () => {
@@ -254,7 +288,7 @@ describe("POST /api/v1/leads", () => {
     expectDocumented("POST", "/leads", unknown);
     expect(foreignReply.status).toBe(404);
     expect(foreignReply.body).toEqual(unknown.body);
-    expect(unknown.body).toEqual({ error: { code: "not_found", message: "Conversation not found" } });
+    expect(unknown.body).toEqual({ error: { code: "not_found", message: "conversation_id: Conversation not found" } });
 
     const malformed = await post("/leads", writer, { conversation_id: "not-a-uuid" });
     expect(malformed.status).toBe(422);
@@ -268,10 +302,17 @@ describe("POST /api/v1/leads", () => {
     const conversation = await createConversation();
     const before = await snapshot(server, tenant.id);
     for (const [body, field] of [
-      [{ score: 101 }, "score"],
-      [{ score: "high" }, "score"],
-      [{ fields: "not an object" }, "fields"],
-      [{ source: "s".repeat(201) }, "source"],
+      [{ qualification_score: 101 }, "qualification_score"],
+      [{ qualification_score: "high" }, "qualification_score"],
+      [{ attributes: "not an object" }, "attributes"],
+      [{ attributes: { name: "not here" } }, "attributes"],
+      [{ source: "s".repeat(41) }, "source"],
+      [{ name: "n".repeat(201) }, "name"],
+      [{ phone: "1".repeat(33) }, "phone"],
+      [{ email: "not-an-email" }, "email"],
+      [{ intent: "i".repeat(41) }, "intent"],
+      [{ timeline: "t".repeat(41) }, "timeline"],
+      [{ status: "won" }, "status"],
     ] as const) {
       const reply = await post("/leads", writer, { conversation_id: conversation.id, ...body });
       expect(reply.status, JSON.stringify(reply.body)).toBe(422);

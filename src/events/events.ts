@@ -4,9 +4,10 @@
 import { randomUUID } from "node:crypto";
 import type { Booking, Conversation, Lead } from "../generated/prisma/client.js";
 
-export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED" | "MESSAGE_UPDATED";
+export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED" | "MESSAGE_UPDATED" | "HANDOFF_REQUESTED";
 export type LeadEventType = "CREATED" | "UPDATED";
-export type BookingEventType = "CREATED" | "UPDATED" | "CANCELLED";
+/** RESCHEDULED: its times changed; CANCELLED and COMPLETED: its status became that; UPDATED: anything else. */
+export type BookingEventType = "CREATED" | "UPDATED" | "RESCHEDULED" | "CANCELLED" | "COMPLETED";
 
 interface Envelope {
   id: string;
@@ -19,6 +20,8 @@ export interface ConversationEvent extends Envelope {
   type: ConversationEventType;
   conversationId: string;
   messageId: string | null;
+  /** The handoff, for HANDOFF_REQUESTED. */
+  handoffId: string | null;
   channelType: string;
   channelId: string | null;
   agentId: string | null;
@@ -55,13 +58,19 @@ function envelope(tenantId: string): Envelope {
 
 type ConversationFacts = Pick<Conversation, "id" | "tenantId" | "channelType" | "channelId" | "agentId" | "status">;
 
-export function conversationEvent(type: ConversationEventType, conversation: ConversationFacts, messageId: string | null = null): ConversationEvent {
+/** `related` names the message of MESSAGE_ADDED/MESSAGE_UPDATED and the handoff of HANDOFF_REQUESTED. */
+export function conversationEvent(
+  type: ConversationEventType,
+  conversation: ConversationFacts,
+  related: { messageId?: string; handoffId?: string } = {},
+): ConversationEvent {
   return {
     ...envelope(conversation.tenantId),
     topic: "conversation",
     type,
     conversationId: conversation.id,
-    messageId,
+    messageId: related.messageId ?? null,
+    handoffId: related.handoffId ?? null,
     channelType: conversation.channelType,
     channelId: conversation.channelId,
     agentId: conversation.agentId,

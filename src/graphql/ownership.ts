@@ -10,6 +10,7 @@ const counters = {
   Conversation: (ctx: Context, ids: string[]) =>
     ctx.prisma.conversation.count({ where: { tenantId: ctx.tenantId, id: { in: ids } } }),
   Tag: (ctx: Context, ids: string[]) => ctx.prisma.tag.count({ where: { tenantId: ctx.tenantId, id: { in: ids } } }),
+  Lead: (ctx: Context, ids: string[]) => ctx.prisma.lead.count({ where: { tenantId: ctx.tenantId, id: { in: ids } } }),
 };
 
 export type OwnedType = keyof typeof counters;

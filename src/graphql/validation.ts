@@ -18,6 +18,7 @@ export const rules = {
     .nullish(),
   shortText: z.string().max(200).nullish(),
   longText: z.string().max(10_000).nullish(),
+  location: z.string().max(500).nullish(),
   messageContent: z.string().trim().min(1, "must not be empty").max(10_000),
   customerIdentifier: z.string().trim().min(1, "must not be empty").max(255),
   tags: z.array(z.string().trim().min(1).max(50)).max(50).nullish(),

@@ -20,7 +20,7 @@ import { openApiDocument } from "./openapi.js";
 import { notFoundFailure, RestFailure, type Dialect, type Failure, type RestRequest, type Route } from "./route.js";
 
 /** Paths the dialects live under; everything else is left to yoga (GraphQL, health). */
-const REST_PATHS = /^\/(api\/v1|v1|Company)(\/|$)/;
+const REST_PATHS = /^\/(api\/v1|v1|Company|Integration)(\/|$)/;
 const METHODS_WITH_BODY = new Set(["POST", "PUT", "PATCH"]);
 
 const STATUS_OF_CODE: Record<string, number> = {
@@ -174,9 +174,11 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
       return { status: 422, code, message: named[0]!.name ? `${named[0]!.name}: ${named[0]!.message}` : named[0]!.message, fields };
     }
     // The id in the path, or a node lookup: one body whatever the schema said. A referenced id
-    // in a body keeps its message ("Conversation not found"), which names what was missing.
+    // in a body is named with its message ("conversation_id: Conversation not found"), so a
+    // caller sending several knows which one was missing.
     const field = nameOf(first.extensions.field);
     if (code === "NOT_FOUND" && (field === undefined || field in params)) return notFoundFailure().failure;
+    if (code === "NOT_FOUND") return { status: 404, code, message: `${field}: ${first.message}` };
     if (code === "FORBIDDEN" && typeof first.extensions.scope === "string") return forbiddenFailure(format, first.extensions.scope);
     const status = STATUS_OF_CODE[code] ?? 500;
     return { status, code, message: status === 500 ? "Unexpected error" : first.message };
@@ -275,7 +277,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
       yoga = instance as YogaServerInstance<ServerContext, Context>;
     },
     async onRequest({ request, url, endResponse, serverContext }) {
-      const spec = /^\/openapi\/(\w+)\.json$/.exec(url.pathname);
+      const spec = /^\/openapi\/([\w-]+)\.json$/.exec(url.pathname);
       if (spec && request.method === "GET") {
         const body = openApi.get(spec[1]!);
         if (body) return endResponse(new yoga.fetchAPI.Response(body, { headers: { "content-type": "application/json; charset=utf-8" } }));

@@ -1,7 +1,7 @@
 // Conversations, their messages, and the tags that label them.
 import { z } from "zod";
 import type { Prisma } from "../../generated/prisma/client.js";
-import type { MessageRole } from "../../generated/prisma/enums.js";
+import type { ConversationStatus, MessageRole } from "../../generated/prisma/enums.js";
 import { reserveNumbers } from "../../db/numbers.js";
 import { conversationEvent, conversationFacts, type ConversationEventType } from "../../events/events.js";
 import { builder } from "../builder.js";
@@ -229,9 +229,13 @@ export async function appendMessage(
   message: { role: MessageRole; content: string; outbound: boolean },
   query: object = {},
   field?: string,
+  requireStatus?: ConversationStatus | null,
 ) {
-  const conversation = await tx.conversation.findFirst({ where: { id: conversationId, tenantId }, select: { id: true, firstMessageAt: true } });
+  const conversation = await tx.conversation.findFirst({ where: { id: conversationId, tenantId }, select: { id: true, firstMessageAt: true, status: true } });
   if (!conversation) throw notFound("Conversation", field);
+  if (requireStatus && conversation.status !== requireStatus) {
+    throw conflict(`The conversation is ${conversation.status}, not ${requireStatus}`);
+  }
   const created = await tx.message.create({
     ...query,
     data: { tenantId, conversationId, role: message.role, content: message.content, deliveryStatus: message.outbound ? "QUEUED" : null },
@@ -254,12 +258,12 @@ export async function addMessage(
   conversationId: string,
   role: MessageRole,
   content: string,
-  { outbound = false, field }: { outbound?: boolean; field?: string } = {},
+  { outbound = false, field, requireStatus }: { outbound?: boolean; field?: string; requireStatus?: ConversationStatus | null } = {},
 ) {
   const { message, conversation } = await ctx.prisma.$transaction((tx) =>
-    appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query, field),
+    appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query, field, requireStatus),
   );
-  ctx.events.publish(conversationEvent("MESSAGE_ADDED", conversation, message.id));
+  ctx.events.publish(conversationEvent("MESSAGE_ADDED", conversation, { messageId: message.id }));
   return message;
 }
 
@@ -406,8 +410,17 @@ builder.mutationFields((t) => ({
     args: {
       conversationId: t.arg.globalID({ for: ConversationRef, required: true, validate: idOf("Conversation") }),
       content: t.arg.string({ required: true, validate: rules.messageContent }),
+      requireStatus: t.arg({
+        type: ConversationStatusEnum,
+        description: "CONFLICT unless the conversation has this status (Convo: HANDED_OFF), so a reply never lands where nobody expects one.",
+      }),
     },
-    resolve: (query, _root, args, ctx) => addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content, { outbound: true, field: "conversationId" }),
+    resolve: (query, _root, args, ctx) =>
+      addMessage(ctx, query, args.conversationId.id, "OPERATOR", args.content, {
+        outbound: true,
+        field: "conversationId",
+        requireStatus: args.requireStatus,
+      }),
   }),
   bulkUpdateConversations: t.field({
     type: BulkResult,

@@ -35,10 +35,19 @@ const ConversationEventTypeEnum = builder.enumType("ConversationEventType", {
     CLOSED: {},
     MESSAGE_ADDED: {},
     MESSAGE_UPDATED: { description: "A message's delivery status changed (reportMessageDelivery)." },
+    HANDOFF_REQUESTED: { description: "A human was asked to take over (requestLeadHandoff); `handoff` says why." },
   },
 });
 const LeadEventTypeEnum = builder.enumType("LeadEventType", { values: ["CREATED", "UPDATED"] as const });
-const BookingEventTypeEnum = builder.enumType("BookingEventType", { values: ["CREATED", "UPDATED", "CANCELLED"] as const });
+const BookingEventTypeEnum = builder.enumType("BookingEventType", {
+  values: {
+    CREATED: {},
+    UPDATED: { description: "Anything but its times or a cancellation or completion changed." },
+    RESCHEDULED: { description: "Its start or end time changed." },
+    CANCELLED: {},
+    COMPLETED: {},
+  },
+});
 
 const ConversationEventRef = builder.objectRef<Delivery<ConversationEvent>>("ConversationEvent").implement({
   description: "A conversation changed. Its fields are read after the change committed, so they may be newer than the event.",
@@ -61,6 +70,16 @@ const ConversationEventRef = builder.objectRef<Delivery<ConversationEvent>>("Con
         const id = delivery.event.messageId;
         if (!id) return null;
         return loadRow(delivery, "Message", query, () => ctx.prisma.message.findFirst({ ...query, where: { id, tenantId: ctx.tenantId } }));
+      },
+    }),
+    handoff: t.prismaField({
+      type: "Handoff",
+      nullable: true,
+      description: "The handoff, for HANDOFF_REQUESTED.",
+      resolve: (query, delivery, _args, ctx) => {
+        const id = delivery.event.handoffId;
+        if (!id) return null;
+        return loadRow(delivery, "Handoff", query, () => ctx.prisma.handoff.findFirst({ ...query, where: { id, tenantId: ctx.tenantId } }));
       },
     }),
   }),

@@ -1,9 +1,11 @@
+import { z } from "zod";
 import type { Prisma } from "../../generated/prisma/client.js";
+import type { LeadStatus } from "../../generated/prisma/enums.js";
 import { builder } from "../builder.js";
 import { offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
-import { leadEvent } from "../../events/events.js";
-import { orNotFound } from "../errors.js";
+import { conversationEvent, conversationFacts, leadEvent } from "../../events/events.js";
+import { badInput, conflict, notFound, orNotFound } from "../errors.js";
 import { publishAfter } from "../publish.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
@@ -41,8 +43,20 @@ const LeadSort = builder.enumType("LeadSort", {
   },
 });
 
-function leadWhere(ctx: Context, status: string | null | undefined): Prisma.LeadWhereInput {
-  return { tenantId: ctx.tenantId, ...(status ? { status: status as Prisma.LeadWhereInput["status"] } : {}) };
+interface LeadFilter {
+  status?: LeadStatus | null;
+  statusIn?: LeadStatus[] | null;
+  quietSince?: Date | null;
+}
+
+function leadWhere(ctx: Context, args: LeadFilter): Prisma.LeadWhereInput {
+  const conditions: Prisma.LeadWhereInput[] = [];
+  if (args.status) conditions.push({ status: args.status });
+  if (args.statusIn) conditions.push({ status: { in: args.statusIn } });
+  if (args.quietSince) {
+    conditions.push({ conversation: { is: { OR: [{ lastMessageAt: null }, { lastMessageAt: { lt: args.quietSince } }] } } });
+  }
+  return { tenantId: ctx.tenantId, AND: conditions };
 }
 
 builder.queryField("leads", (t) =>
@@ -52,19 +66,28 @@ builder.queryField("leads", (t) =>
     authScopes: { scope: "leads:read" },
     args: {
       status: t.arg({ type: LeadStatusEnum }),
+      statusIn: t.arg({
+        type: [LeadStatusEnum],
+        description: "Leads with any of these statuses (with `status`, both must hold).",
+        validate: z.array(z.string()).max(10).nullish(),
+      }),
+      quietSince: t.arg({
+        type: "DateTime",
+        description: "Only leads whose conversation has had no message since this time, or none at all (leads without a conversation are left out).",
+      }),
       sort: t.arg({ type: LeadSort, defaultValue: "NEWEST" }),
       offset: t.arg.int(offsetArgOptions),
     },
     resolve: (query, _root, args, ctx) =>
       ctx.prisma.lead.findMany({
         ...withOffset(query, args.offset),
-        where: leadWhere(ctx, args.status),
+        where: leadWhere(ctx, args),
         orderBy:
           args.sort === "SCORE"
             ? [{ score: { sort: "desc", nulls: "last" } }, { createdAt: "desc" }, { id: "desc" }]
             : [{ createdAt: "desc" }, { id: "desc" }],
       }),
-    totalCount: (_parent, args, ctx) => ctx.prisma.lead.count({ where: leadWhere(ctx, args.status) }),
+    totalCount: (_parent, args, ctx) => ctx.prisma.lead.count({ where: leadWhere(ctx, args) }),
   }),
 );
 
@@ -77,6 +100,57 @@ const CreateLeadInput = builder.inputType("CreateLeadInput", {
     contactId: t.globalID({ for: ContactRef, validate: idOf("Contact").nullish() }),
     conversationId: t.globalID({ for: ConversationRef, validate: idOf("Conversation").nullish() }),
     crmExternalId: t.string({ validate: rules.shortText }),
+    exclusive: t.boolean({
+      description: "CONFLICT if the conversation already has a lead (Vorel: one lead per conversation). Needs conversationId.",
+    }),
+  }),
+});
+
+const UpdateLeadInput = builder.inputType("UpdateLeadInput", {
+  description: "Omitted fields are left as they are; null clears a field.",
+  fields: (t) => ({
+    status: t.field({ type: LeadStatusEnum }),
+    score: t.int({ validate: rules.score }),
+    source: t.string({ validate: rules.shortText }),
+    crmExternalId: t.string({ validate: rules.shortText }),
+    fieldsPatch: t.field({
+      type: "JSON",
+      description: "Merged into the captured fields, one level deep: a key set to null is removed, keys not named are kept.",
+      validate: rules.jsonObject,
+    }),
+  }),
+});
+
+/** A conversation's lead count, with the conversation row locked until the transaction ends, so two exclusive creates cannot both see none. */
+async function leadsOfLockedConversation(tx: Prisma.TransactionClient, tenantId: string, conversationId: string) {
+  const locked = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM "Conversation" WHERE id = ${conversationId}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
+  if (locked.length === 0) throw notFound("Conversation", "input.conversationId");
+  return tx.lead.count({ where: { tenantId, conversationId } });
+}
+
+/** Applies a shallow patch to a lead's captured fields in one statement: keys set to null go, the rest are merged. */
+async function patchLeadFields(tx: Prisma.TransactionClient, tenantId: string, id: string, patch: Record<string, unknown>) {
+  const removed = Object.keys(patch).filter((key) => patch[key] === null);
+  const merged = Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== null));
+  return tx.$executeRaw`
+    UPDATE "Lead" SET fields = (fields || ${JSON.stringify(merged)}::jsonb) - ${removed}::text[], "updatedAt" = now()
+    WHERE id = ${id}::uuid AND "tenantId" = ${tenantId}::uuid`;
+}
+
+const HandoffRef = builder.prismaNode("Handoff", {
+  id: { field: "id" },
+  description: "A request for a human to take over a conversation, kept as an audit record.",
+  authScopes: { scope: "conversations:read", $granted: "written" },
+  findUnique: (id, ctx) => ({ id, tenantId: ctx.tenantId }),
+  fields: (t) => ({
+    reason: t.exposeString("reason", { nullable: true }),
+    summary: t.exposeString("summary", { nullable: true }),
+    conversation: t.relation("conversation"),
+    conversationId: t.globalID({ resolve: (handoff) => ({ type: "Conversation", id: handoff.conversationId }) }),
+    lead: t.relation("lead", { nullable: true }),
+    leadId: t.globalID({ nullable: true, resolve: (handoff) => (handoff.leadId ? { type: "Lead", id: handoff.leadId } : null) }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),
 });
 
@@ -87,22 +161,54 @@ builder.mutationFields((t) => ({
     grantScopes: ["written"],
     args: { input: t.arg({ type: CreateLeadInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
+      if (input.exclusive && !input.conversationId) throw badInput("input.conversationId", "an exclusive lead needs a conversationId");
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
       await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
-      const lead = ctx.prisma.lead.create({
-        ...query,
-        data: {
-          tenantId: ctx.tenantId,
-          fields: (input.fields ?? {}) as Prisma.InputJsonObject,
-          source: input.source,
-          status: input.status ?? undefined,
-          score: input.score,
-          contactId: input.contactId?.id,
-          conversationId: input.conversationId?.id,
-          crmExternalId: input.crmExternalId,
-        },
+      const lead = ctx.prisma.$transaction(async (tx) => {
+        if (input.exclusive && input.conversationId) {
+          const existing = await leadsOfLockedConversation(tx, ctx.tenantId, input.conversationId.id);
+          if (existing > 0) throw conflict("This conversation already has a lead");
+        }
+        return tx.lead.create({
+          ...query,
+          data: {
+            tenantId: ctx.tenantId,
+            fields: (input.fields ?? {}) as Prisma.InputJsonObject,
+            source: input.source,
+            status: input.status ?? undefined,
+            score: input.score,
+            contactId: input.contactId?.id,
+            conversationId: input.conversationId?.id,
+            crmExternalId: input.crmExternalId,
+          },
+        });
       });
       return publishAfter(ctx, lead, (row) => leadEvent("CREATED", row));
+    },
+  }),
+  updateLead: t.prismaField({
+    type: "Lead",
+    description: "Changes a lead's status, score, source, CRM id or captured fields (fieldsPatch).",
+    authScopes: { scope: "leads:write" },
+    grantScopes: ["written"],
+    args: {
+      id: t.arg.globalID({ for: LeadRef, required: true, validate: idOf("Lead") }),
+      input: t.arg({ type: UpdateLeadInput, required: true, validate: rules.someChange }),
+    },
+    resolve: async (query, _root, { id, input }, ctx) => {
+      if (input.status === null) throw badInput("input.status", "status cannot be cleared");
+      const updated = ctx.prisma.$transaction(async (tx) => {
+        if (input.fieldsPatch) await patchLeadFields(tx, ctx.tenantId, id.id, input.fieldsPatch as Record<string, unknown>);
+        return orNotFound(
+          "Lead",
+          tx.lead.update({
+            ...query,
+            where: { id: id.id, tenantId: ctx.tenantId },
+            data: { status: input.status ?? undefined, score: input.score, source: input.source, crmExternalId: input.crmExternalId },
+          }),
+        );
+      });
+      return publishAfter(ctx, updated, (row) => leadEvent("UPDATED", row));
     },
   }),
   updateLeadStatus: t.prismaField({
@@ -120,5 +226,37 @@ builder.mutationFields((t) => ({
         orNotFound("Lead", ctx.prisma.lead.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status } })),
         (row) => leadEvent("UPDATED", row),
       ),
+  }),
+  requestLeadHandoff: t.prismaField({
+    type: HandoffRef,
+    description:
+      "Asks for a human to take over the lead's conversation: the conversation becomes HANDED_OFF and an audit record is kept. " +
+      "Not idempotent: each call records a new handoff. Subscribers see a HANDOFF_REQUESTED conversation event; no Slack or email is sent by this service.",
+    authScopes: { scope: "leads:write" },
+    grantScopes: ["written"],
+    args: {
+      id: t.arg.globalID({ for: LeadRef, required: true, validate: idOf("Lead") }),
+      reason: t.arg.string({ validate: z.string().max(200).nullish() }),
+      summary: t.arg.string({ validate: z.string().max(1_000).nullish() }),
+    },
+    resolve: async (query, _root, { id, reason, summary }, ctx) => {
+      const { handoff, conversation } = await ctx.prisma.$transaction(async (tx) => {
+        const lead = await tx.lead.findFirst({ where: { id: id.id, tenantId: ctx.tenantId }, select: { conversationId: true } });
+        if (!lead) throw notFound("Lead", "id");
+        if (!lead.conversationId) throw conflict("This lead has no conversation to hand off");
+        const conversation = await tx.conversation.update({
+          where: { id: lead.conversationId },
+          data: { status: "HANDED_OFF" },
+          select: conversationFacts,
+        });
+        const handoff = await tx.handoff.create({
+          ...query,
+          data: { tenantId: ctx.tenantId, conversationId: lead.conversationId, leadId: id.id, reason, summary },
+        });
+        return { handoff, conversation };
+      });
+      ctx.events.publish(conversationEvent("HANDOFF_REQUESTED", conversation, { handoffId: handoff.id }));
+      return handoff;
+    },
   }),
 }));

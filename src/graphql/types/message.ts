@@ -15,7 +15,7 @@ import { addMessage, appendMessage, ConversationRef, MessageRef } from "./conver
 import { ChannelTypeEnum, DeliveryStatusEnum, MessageRoleEnum } from "./enums.js";
 
 /** A contact's phone as conversations key it (no spaces, dashes, dots or brackets), or its email as it is. */
-function addressOf(value: string | null, kind: "phone" | "email"): string | null {
+export function addressOf(value: string | null, kind: "phone" | "email"): string | null {
   if (!value) return null;
   return kind === "phone" ? value.replace(/[\s().-]/g, "") : value.trim();
 }
@@ -134,7 +134,7 @@ builder.mutationFields((t) => ({
       });
       if (result.created) ctx.events.publish(conversationEvent("CREATED", result.conversation));
       if (result.linked) ctx.events.publish(conversationEvent("UPDATED", result.conversation));
-      ctx.events.publish(conversationEvent("MESSAGE_ADDED", result.conversation, result.message.id));
+      ctx.events.publish(conversationEvent("MESSAGE_ADDED", result.conversation, { messageId: result.message.id }));
       return result.message;
     },
   }),
@@ -159,7 +159,7 @@ builder.mutationFields((t) => ({
         if (message.deliveryStatus === null) throw badInput("input.messageId", "This message was not sent to the customer: it has no delivery to report");
         throw conflict(`This message's delivery was already reported ${message.deliveryStatus}`);
       }
-      ctx.events.publish(conversationEvent("MESSAGE_UPDATED", reported[0]!.conversation, id));
+      ctx.events.publish(conversationEvent("MESSAGE_UPDATED", reported[0]!.conversation, { messageId: id }));
       return ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),

@@ -2,16 +2,22 @@
 // NestJS-style error bodies ({statusCode, error, message}) that name a missing scope.
 // Where the documentation is silent: lists take `limit` (default 50, at most 100) and
 // `offset`; creates answer 201, the bulk action 200; 422 bodies carry `errors` per field.
+// Lead status: Convo's five words; a lead BOOKED elsewhere (Vorel) reads CONTACTED here, and
+// `status=CONTACTED` lists both. POST /conversations/:id/operator-message answers 409 unless
+// the conversation is HANDED_OFF: Convo documents the endpoint for handed-off conversations
+// only, and an operator writing into a conversation the assistant still runs would talk over it.
 import { z } from "zod";
 import type { Dialect, GraphQLData, Route } from "../route.js";
-import { bareId, bodyId, intParamAtLeast, nodes, param, pathId, reasonPhrase } from "../mapping.js";
+import { bareId, bodyId, intParamAtLeast, nodes, param, pathId, reasonPhrase, vocabulary } from "../mapping.js";
 
 const timestamp = z.string().describe("ISO 8601 date-time");
 const uuid = z.string().describe("uuid");
 
+const LEAD_STATUS = vocabulary({ NEW: "NEW", QUALIFIED: "QUALIFIED", CONTACTED: "CONTACTED", BOOKED: "CONTACTED", WON: "WON", LOST: "LOST" });
+
 const Lead = z.object({
   id: uuid,
-  status: z.enum(["NEW", "QUALIFIED", "CONTACTED", "WON", "LOST"]),
+  status: z.enum(LEAD_STATUS.words),
   fields: z.record(z.string(), z.unknown()),
   score: z.number().int().nullable(),
   source: z.string().nullable(),
@@ -52,7 +58,7 @@ const Agent = AgentRow.extend({ systemPrompt: z.string(), createdAt: timestamp, 
 
 const Channel = z.object({ id: uuid, type: z.string(), name: z.string(), agentId: uuid.nullable(), createdAt: timestamp });
 
-const lead = (row: GraphQLData) => ({ ...row, id: bareId(row.id), conversationId: bareId(row.conversationId) });
+const lead = (row: GraphQLData) => ({ ...row, id: bareId(row.id), status: LEAD_STATUS.word(row.status), conversationId: bareId(row.conversationId) });
 const conversationRow = (row: GraphQLData) => ({
   id: bareId(row.id),
   agentId: bareId(row.agentId),
@@ -90,9 +96,9 @@ const routes: Route[] = [
       sort: z.enum(["newest", "score"]).optional().describe("newest (default) or score, highest first"),
     }),
     response: z.array(Lead),
-    variables: ({ query }) => ({ ...pageVariables(query), status: param(query.get("status")), sort: param(query.get("sort"))?.toUpperCase() }),
+    variables: ({ query }) => ({ ...pageVariables(query), statusIn: LEAD_STATUS.every(param(query.get("status"))), sort: param(query.get("sort"))?.toUpperCase() }),
     result: (data) => nodes(data.leads).map(lead),
-    fields: pageFields,
+    fields: { ...pageFields, statusIn: "status" },
   },
   {
     method: "POST",
@@ -114,7 +120,7 @@ const routes: Route[] = [
       input: {
         fields: body.fields,
         source: body.source,
-        status: body.status,
+        status: LEAD_STATUS.canonical(body.status),
         score: body.score,
         conversationId: bodyId("Conversation", body.conversationId),
         crmExternalId: body.crmExternalId,
@@ -139,8 +145,8 @@ const routes: Route[] = [
     params: idParam,
     body: z.object({ status: Lead.shape.status }),
     response: z.object({ id: uuid, status: Lead.shape.status, updatedAt: timestamp }),
-    variables: ({ params, body }) => ({ id: pathId("Lead", params.id!), status: body.status }),
-    result: (data) => ({ ...data.updateLeadStatus, id: bareId(data.updateLeadStatus.id) }),
+    variables: ({ params, body }) => ({ id: pathId("Lead", params.id!), status: LEAD_STATUS.canonical(body.status) }),
+    result: (data) => ({ ...data.updateLeadStatus, id: bareId(data.updateLeadStatus.id), status: LEAD_STATUS.word(data.updateLeadStatus.status) }),
     fields: { id: "id", status: "status" },
   },
   {
@@ -279,6 +285,7 @@ export const convo: Dialect = {
   basePaths: ["/api/v1"],
   routes,
   errorSchema: ErrorBody,
+  enumValues: { LeadStatus: LEAD_STATUS.words.join(", ") },
   error: (failure) => ({
     statusCode: failure.status,
     error: reasonPhrase(failure.status),

@@ -38,7 +38,7 @@
 import { z } from "zod";
 import { BookingStatus as BookingStatuses, ChannelType, ConversationStatus as ConversationStatuses } from "../../generated/prisma/enums.js";
 import { globalIdOf, rawId } from "../../graphql/ids.js";
-import { intParam, nodes, pageOf, param, reasonPhrase } from "../mapping.js";
+import { defined, intParam, nodes, pageOf, param, reasonPhrase } from "../mapping.js";
 import { notFoundFailure, type Dialect, type GraphQLData, type RestRequest, type Route } from "../route.js";
 
 const DEFAULT_PAGE_SIZE = 20;
@@ -71,8 +71,8 @@ const lowerEnum = <T extends string>(values: Record<string, T>) =>
 const BookingStatus = lowerEnum(BookingStatuses);
 const Booking = z.object({
   id: prefixed("bkg"),
-  contact_id: prefixed("con"),
-  service: z.string(),
+  contact_id: prefixed("con").nullable().describe("Null for an appointment booked for a named customer (Vorel)"),
+  service: z.string().nullable().describe("Null for an appointment made without one (Vorel)"),
   status: BookingStatus,
   starts_at: timestamp,
   ends_at: timestamp,
@@ -317,19 +317,23 @@ const routes: Route[] = [
       notes: z.string().nullable().optional(),
     }),
     response: one(Booking),
-    variables: ({ body }) => ({
-      input: {
+    variables: ({ body }) =>
+      defined({
         contactId: body.contact_id,
         service: body.service,
         startsAt: body.starts_at,
         endsAt: body.ends_at,
         status: upper(body.status),
         notes: body.notes,
-      },
-    }),
+      }),
     result: (data) => ({ success: true, data: booking(data.createBooking) }),
     fields: {
-      input: "body",
+      contactId: "contact_id",
+      service: "service",
+      startsAt: "starts_at",
+      endsAt: "ends_at",
+      status: "status",
+      notes: "notes",
       "input.contactId": "contact_id",
       "input.service": "service",
       "input.startsAt": "starts_at",

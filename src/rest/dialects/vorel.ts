@@ -40,7 +40,7 @@ import { z } from "zod";
 import { invalidField, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
 import { formatPrismaCursor } from "@pothos/plugin-prisma";
 import { globalIdOf } from "../../graphql/ids.js";
-import { bareId, bodyId, intParamAtLeast, nodes, param, pathId } from "../mapping.js";
+import { bareId, bodyId, defined, intParamAtLeast, nodes, param, pathId, vocabulary } from "../mapping.js";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 date-time, UTC");
 const uuid = z.guid();
@@ -64,10 +64,6 @@ const channelType = (value: unknown) => (typeof value === "string" ? (CHANNELS.g
 
 /** Vorel's words for conversation status: its handoff endpoint answers "awaiting_human". */
 const STATUS = { OPEN: "active", HANDED_OFF: "awaiting_human", CLOSED: "closed" } as const;
-
-/** The request's variables without the ones it did not send, so GraphQL reports those as not provided. */
-const defined = (variables: Record<string, unknown>) =>
-  Object.fromEntries(Object.entries(variables).filter(([, value]) => value !== undefined));
 
 const Conversation = z.object({
   id: uuid,
@@ -93,45 +89,199 @@ const conversation = (row: GraphQLData) => ({
   last_message_at: row.lastMessageAt,
 });
 
+/** Vorel's words for lead status: its pipeline has no "contacted", so a CONTACTED lead reads as qualified. */
+const LEAD_STATUS = vocabulary({ NEW: "new", QUALIFIED: "qualified", CONTACTED: "qualified", BOOKED: "booked", WON: "converted", LOST: "lost" });
+
+/** Lead fields Vorel names on their own; every other captured field is one of its `attributes`. */
+const NAMED_FIELDS = {
+  name: z.string().max(200),
+  email: z.email().max(254),
+  phone: z.string().max(32),
+  intent: z.string().max(40),
+  timeline: z.string().max(40),
+};
+type NamedField = keyof typeof NAMED_FIELDS;
+const NAMED = Object.keys(NAMED_FIELDS) as NamedField[];
+const MAX_SOURCE = 40;
+
 const Lead = z.object({
   id: uuid,
-  conversation_id: uuid,
-  status: z.enum(["new", "qualified", "contacted", "won", "lost"]),
+  conversation_id: uuid.nullable().describe("Null only for a lead created without a conversation through another API"),
+  attributes: z.record(z.string(), z.unknown()).describe("Vertical-specific captured fields (budget_min, preferred_stylist, ...)"),
+  status: z.enum(LEAD_STATUS.words),
   name: z.string().nullable(),
   email: z.string().nullable(),
   phone: z.string().nullable(),
-  fields: z.record(z.string(), z.unknown()).describe("Every captured field, name, email and phone included"),
+  intent: z.string().nullable(),
+  timeline: z.string().nullable(),
+  qualification_score: z.number().int().min(0).max(100).nullable(),
   source: z.string().nullable(),
-  score: z.number().int().nullable(),
   created_at: timestamp,
   updated_at: timestamp,
 });
 
 const text = (value: unknown) => (typeof value === "string" ? value : null);
-const lead = (row: GraphQLData) => ({
-  id: bareId(row.id),
-  conversation_id: bareId(row.conversationId),
-  status: String(row.status).toLowerCase(),
-  name: text(row.fields.name),
-  email: text(row.fields.email),
-  phone: text(row.fields.phone),
-  fields: row.fields,
-  source: row.source,
-  score: row.score,
-  created_at: row.createdAt,
-  updated_at: row.updatedAt,
-});
+const lead = (row: GraphQLData) => {
+  const fields = row.fields as Record<string, unknown>;
+  return {
+    id: bareId(row.id),
+    conversation_id: bareId(row.conversationId),
+    attributes: Object.fromEntries(Object.entries(fields).filter(([key]) => !NAMED.includes(key as NamedField))),
+    status: LEAD_STATUS.word(row.status),
+    name: text(fields.name),
+    email: text(fields.email),
+    phone: text(fields.phone),
+    intent: text(fields.intent),
+    timeline: text(fields.timeline),
+    qualification_score: row.score,
+    source: row.source,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+  };
+};
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** name, email and phone join the captured fields; a `fields` that is not an object goes on to be refused. */
-function leadFields(body: Record<string, unknown>): unknown {
-  const named = defined({ name: body.name, email: body.email, phone: body.phone });
-  if (body.fields !== undefined && body.fields !== null && !isPlainObject(body.fields)) return body.fields;
-  if (body.fields == null && Object.keys(named).length === 0) return body.fields;
-  return { ...(body.fields as Record<string, unknown> | null | undefined), ...named };
+/**
+ * The lead body's named fields and attributes as one patch of captured fields (null removes a
+ * key), checked as Vorel documents them: a 422 lists every field that is wrong.
+ */
+function leadFieldsPatch(body: Record<string, unknown>): Record<string, unknown> | undefined {
+  const errors: Record<string, string[]> = {};
+  const patch: Record<string, unknown> = {};
+  for (const name of NAMED) {
+    const value = body[name];
+    if (value === undefined) continue;
+    const checked = value === null ? { success: true as const } : NAMED_FIELDS[name].safeParse(value);
+    if (checked.success) patch[name] = value;
+    else errors[name] = [checked.error.issues[0]?.message ?? "is invalid"];
+  }
+  if (typeof body.source === "string" && body.source.length > MAX_SOURCE) errors.source = [`must be at most ${MAX_SOURCE} characters`];
+  if (body.attributes !== undefined && body.attributes !== null) {
+    if (!isPlainObject(body.attributes)) errors.attributes = ["must be an object"];
+    else {
+      const clashing = Object.keys(body.attributes).filter((key) => NAMED.includes(key as NamedField));
+      if (clashing.length > 0) errors.attributes = [`${clashing.join(", ")}: send as a field of its own, not an attribute`];
+      else Object.assign(patch, body.attributes);
+    }
+  } else if (body.attributes === null) {
+    errors.attributes = ["cannot be null: set a key to null to remove it"];
+  }
+  const invalid = Object.keys(errors);
+  if (invalid.length > 0) {
+    throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${invalid[0]}: ${errors[invalid[0]!]![0]}`, fields: errors });
+  }
+  return Object.keys(patch).length > 0 ? patch : undefined;
 }
+
+/** Body fields that a PATCH must not carry: a 422 naming each, since silently ignoring them would hide a mistake. */
+function refuseFixed(body: Record<string, unknown>, fixed: string[], changeable: string) {
+  const sent = fixed.filter((field) => field in body);
+  if (sent.length === 0) return;
+  const fields = Object.fromEntries(sent.map((field) => [field, [`cannot be changed: only ${changeable} can`]]));
+  throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${sent[0]}: cannot be changed`, fields });
+}
+
+const LEAD_BODY = {
+  status: z.enum(LEAD_STATUS.words).optional(),
+  name: z.string().max(200).nullable().optional(),
+  email: z.email().max(254).nullable().optional(),
+  phone: z.string().max(32).nullable().optional(),
+  intent: z.string().max(40).nullable().optional(),
+  timeline: z.string().max(40).nullable().optional(),
+  qualification_score: z.number().int().min(0).max(100).nullable().optional(),
+  source: z.string().max(MAX_SOURCE).nullable().optional(),
+  attributes: z.record(z.string(), z.unknown()).optional().describe("Shallow-merged into the stored attributes; a key set to null is removed"),
+};
+
+const LEAD_FIELDS = {
+  status: "status",
+  score: "qualification_score",
+  source: "source",
+  fields: "attributes",
+  "input.status": "status",
+  "input.score": "qualification_score",
+  "input.source": "source",
+  "input.fieldsPatch": "attributes",
+};
+
+/** Vorel's words for appointment status: it has no "pending", so a booking still pending elsewhere (Veleria) reads as confirmed. */
+const APPOINTMENT_STATUS = vocabulary({
+  CONFIRMED: "confirmed",
+  PENDING: "confirmed",
+  RESCHEDULED: "rescheduled",
+  CANCELLED: "cancelled",
+  COMPLETED: "completed",
+  NO_SHOW: "no_show",
+});
+
+/** RFC 3339 with an offset (Z or ±hh:mm), as Vorel requires for appointment times. */
+const WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const scheduled = z.string().regex(WITH_OFFSET).describe("RFC 3339 date-time with an offset, e.g. 2026-05-15T14:00:00+04:00");
+
+function appointmentTimes(body: Record<string, unknown>) {
+  for (const field of ["scheduled_start", "scheduled_end"]) {
+    const value = body[field];
+    if (value === null) throw invalidField(field, "cannot be cleared");
+    if (typeof value === "string" && !WITH_OFFSET.test(value)) {
+      throw invalidField(field, "must be an RFC 3339 date-time with an offset, e.g. 2026-05-15T14:00:00+04:00");
+    }
+  }
+}
+
+const Appointment = z.object({
+  id: uuid,
+  customer_name: z.string().nullable().describe("Null only for a booking made for a contact through another API"),
+  customer_phone: z.string().nullable().describe("Null only for a booking made for a contact through another API"),
+  scheduled_start: timestamp,
+  scheduled_end: timestamp,
+  status: z.enum(APPOINTMENT_STATUS.words),
+  created_at: timestamp,
+  conversation_id: uuid.nullable(),
+  lead_id: uuid.nullable(),
+  offering_id: uuid.nullable().describe("Always null until offerings exist here"),
+  customer_email: z.string().nullable(),
+  location_text: z.string().nullable(),
+  google_calendar_event_id: z.string().nullable().describe("Always null: this service syncs no calendar"),
+});
+
+const appointment = (row: GraphQLData) => ({
+  id: bareId(row.id),
+  customer_name: row.customerName,
+  customer_phone: row.customerPhone,
+  scheduled_start: row.startsAt,
+  scheduled_end: row.endsAt,
+  status: APPOINTMENT_STATUS.word(row.status),
+  created_at: row.createdAt,
+  conversation_id: bareId(row.conversationId),
+  lead_id: bareId(row.leadId),
+  offering_id: null,
+  customer_email: row.customerEmail,
+  location_text: row.locationText,
+  google_calendar_event_id: null,
+});
+
+const APPOINTMENT_FIELDS = {
+  customerName: "customer_name",
+  customerPhone: "customer_phone",
+  customerEmail: "customer_email",
+  startsAt: "scheduled_start",
+  endsAt: "scheduled_end",
+  status: "status",
+  locationText: "location_text",
+  conversationId: "conversation_id",
+  leadId: "lead_id",
+  "input.customerName": "customer_name",
+  "input.customerPhone": "customer_phone",
+  "input.customerEmail": "customer_email",
+  "input.startsAt": "scheduled_start",
+  "input.endsAt": "scheduled_end",
+  "input.status": "status",
+  "input.locationText": "location_text",
+  "input.conversationId": "conversation_id",
+  "input.leadId": "lead_id",
+};
 
 const idParam = z.object({ id: uuid });
 
@@ -143,13 +293,23 @@ const LIST_QUERY = z.object({
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
 
-function pageVariables(query: URLSearchParams) {
+function pageVariables(query: URLSearchParams, type: "Conversation" | "Lead" | "Booking") {
   const limit = intParamAtLeast("limit", query.get("limit"), 1) ?? DEFAULT_LIMIT;
   const cursor = param(query.get("cursor"));
-  if (cursor !== undefined && !globalIdOf("Conversation", cursor)) {
+  if (cursor !== undefined && !globalIdOf(type, cursor)) {
     throw invalidField("cursor", "must be a next_cursor from a previous page");
   }
   return { first: typeof limit === "number" ? Math.min(limit, MAX_LIMIT) : limit, after: cursor === undefined ? undefined : formatPrismaCursor({ id: cursor }, "id") };
+}
+
+/** Vorel's `stale_for_days`: 1 to 365, anything else a 400 as documented. */
+function staleSince(value: string | null): Date | undefined {
+  if (value === null) return undefined;
+  const days = /^\d{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(days >= 1 && days <= 365)) {
+    throw new RestFailure({ status: 400, code: "BAD_REQUEST", message: "stale_for_days must be a whole number from 1 to 365" });
+  }
+  return new Date(Date.now() - days * 86_400_000);
 }
 
 const cursorPage = <T extends z.ZodType>(item: T) =>
@@ -208,47 +368,228 @@ const routes: Route[] = [
     method: "POST",
     path: "/leads",
     operation: "VorelCreateLead",
-    summary: "Create a lead on an existing conversation",
+    summary: "Create the lead of a conversation (strict: 409 if the conversation already has one)",
     scopes: ["leads:write"],
     status: 201,
-    body: z.object({
-      conversation_id: uuid.describe("An existing conversation of this tenant (POST /conversations creates one)"),
-      name: z.string().optional(),
-      email: z.string().optional(),
-      phone: z.string().optional(),
-      fields: z.record(z.string(), z.unknown()).optional().describe("Other captured fields"),
-      source: z.string().max(200).optional(),
-      score: z.number().int().min(0).max(100).optional(),
-    }),
+    body: z.object({ conversation_id: uuid.describe("An existing conversation of this tenant (POST /conversations creates one)"), ...LEAD_BODY }),
     response: Lead,
     variables: ({ body }) =>
       defined({
         conversationId: bodyId("Conversation", body.conversation_id),
-        fields: leadFields(body),
-        source: body.source,
-        score: body.score,
+        status: LEAD_STATUS.canonical(body.status ?? undefined),
+        fields: leadFieldsPatch(body),
+        source: body.source ?? undefined,
+        score: body.qualification_score ?? undefined,
       }),
     result: (data) => lead(data.createLead),
-    fields: {
-      conversationId: "conversation_id",
-      fields: "fields",
-      source: "source",
-      score: "score",
-      "input.conversationId": "conversation_id",
-      "input.fields": "fields",
-      "input.source": "source",
-      "input.score": "score",
+    fields: { ...LEAD_FIELDS, conversationId: "conversation_id", "input.conversationId": "conversation_id" },
+  },
+  {
+    method: "GET",
+    path: "/leads",
+    operation: "VorelListLeads",
+    summary: "List leads, newest first (cursor pages); stale_for_days keeps qualified leads gone quiet",
+    scopes: ["read"],
+    query: LIST_QUERY.extend({
+      stale_for_days: z
+        .string()
+        .regex(/^\d+$/)
+        .optional()
+        .describe("1 to 365: only qualified leads whose conversation's last message is older than this many days, or has none"),
+    }),
+    response: cursorPage(Lead),
+    variables: ({ query }) => {
+      const quietSince = staleSince(query.get("stale_for_days"));
+      return defined({ ...pageVariables(query, "Lead"), statusIn: quietSince ? LEAD_STATUS.every("qualified") : undefined, quietSince: quietSince?.toISOString() });
     },
+    result: (data) => page(data.leads, lead),
+    fields: { first: "limit", after: "cursor" },
+  },
+  {
+    method: "GET",
+    path: "/leads/:id",
+    operation: "VorelGetLead",
+    summary: "Get a lead",
+    scopes: ["read"],
+    params: idParam,
+    response: Lead,
+    variables: ({ params }) => ({ id: pathId("Lead", params.id!) }),
+    result: (data) => lead(data.lead),
+    fields: { id: "id" },
+  },
+  {
+    method: "PATCH",
+    path: "/leads/:id",
+    operation: "VorelUpdateLead",
+    summary: "Update a lead (at least one field; null clears; attributes are shallow-merged, a null value removes that key)",
+    scopes: ["leads:write"],
+    params: idParam,
+    body: z.object(LEAD_BODY),
+    response: Lead,
+    variables: ({ params, body }) => {
+      refuseFixed(body, ["conversation_id", "notes"], "the lead's own fields");
+      if (body.status === null) throw invalidField("status", "cannot be cleared");
+      return {
+        id: pathId("Lead", params.id!),
+        input: defined({
+          status: LEAD_STATUS.canonical(body.status),
+          score: body.qualification_score,
+          source: body.source,
+          fieldsPatch: leadFieldsPatch(body),
+        }),
+      };
+    },
+    result: (data) => lead(data.updateLead),
+    fields: { ...LEAD_FIELDS, id: "id", input: "body" },
+  },
+  {
+    method: "POST",
+    path: "/leads/:id/handoff",
+    operation: "VorelLeadHandoff",
+    summary: "Escalate a lead to a human: its conversation becomes awaiting_human and an audit entry is written (not idempotent)",
+    scopes: ["leads:write"],
+    status: 201,
+    params: idParam,
+    body: z.object({
+      reason: z.string().max(200).optional().describe("e.g. no-response-7d"),
+      summary: z.string().max(1_000).optional(),
+    }),
+    response: z.object({
+      handoff_id: uuid,
+      lead_id: uuid,
+      conversation_id: uuid,
+      conversation_status: z.enum(["awaiting_human"]),
+      notified_channel: z
+        .enum(["slack", "email"])
+        .nullable()
+        .describe("Always null: this service sends no Slack or email itself; the handoff reaches subscribers and webhooks as an event"),
+    }),
+    variables: ({ params, body }) => defined({ id: pathId("Lead", params.id!), reason: body.reason, summary: body.summary }),
+    result: ({ requestLeadHandoff: handoff }) => ({
+      handoff_id: bareId(handoff.id),
+      lead_id: bareId(handoff.leadId),
+      conversation_id: bareId(handoff.conversationId),
+      conversation_status: STATUS.HANDED_OFF,
+      notified_channel: null,
+    }),
+    fields: { id: "id", reason: "reason", summary: "summary" },
+  },
+  {
+    method: "GET",
+    path: "/appointments",
+    operation: "VorelListAppointments",
+    summary: "List appointments, latest start first (cursor pages)",
+    scopes: ["read"],
+    query: LIST_QUERY,
+    response: cursorPage(Appointment),
+    variables: ({ query }) => defined(pageVariables(query, "Booking")),
+    result: (data) => page(data.bookings, appointment),
+    fields: { first: "limit", after: "cursor" },
+  },
+  {
+    method: "POST",
+    path: "/appointments",
+    operation: "VorelCreateAppointment",
+    summary: "Create an appointment (conversation_id, lead_id and offering_id are checked: a 404 names the one that is not found)",
+    scopes: ["appointments:write"],
+    status: 201,
+    body: z.object({
+      customer_name: z.string().min(1).max(200),
+      customer_phone: z.string().min(5).max(32),
+      scheduled_start: scheduled,
+      scheduled_end: scheduled.describe("Strictly after scheduled_start"),
+      conversation_id: uuid.optional(),
+      lead_id: uuid.optional(),
+      offering_id: uuid.optional().describe("No offerings exist here yet: any value is a 404"),
+      customer_email: z.email().optional(),
+      location_text: z.string().max(500).optional(),
+      status: z.enum(APPOINTMENT_STATUS.words).optional().describe("Default confirmed"),
+    }),
+    response: Appointment,
+    variables: ({ body }) => {
+      appointmentTimes(body);
+      if (body.offering_id !== undefined && body.offering_id !== null) {
+        throw new RestFailure({ status: 404, code: "NOT_FOUND", message: "offering_id: Offering not found" });
+      }
+      return defined({
+        customerName: body.customer_name,
+        customerPhone: body.customer_phone,
+        customerEmail: body.customer_email,
+        startsAt: body.scheduled_start,
+        endsAt: body.scheduled_end,
+        status: APPOINTMENT_STATUS.canonical(body.status ?? "confirmed"),
+        locationText: body.location_text,
+        conversationId: bodyId("Conversation", body.conversation_id),
+        leadId: bodyId("Lead", body.lead_id),
+      });
+    },
+    result: (data) => appointment(data.createBooking),
+    fields: APPOINTMENT_FIELDS,
+  },
+  {
+    method: "GET",
+    path: "/appointments/:id",
+    operation: "VorelGetAppointment",
+    summary: "Get an appointment",
+    scopes: ["read"],
+    params: idParam,
+    response: Appointment,
+    variables: ({ params }) => ({ id: pathId("Booking", params.id!) }),
+    result: (data) => appointment(data.appointment),
+    fields: { id: "id" },
+  },
+  {
+    method: "PATCH",
+    path: "/appointments/:id",
+    operation: "VorelUpdateAppointment",
+    summary: "Update an appointment: reschedule, cancel, complete (cancelled, completed and no_show are final: 409)",
+    scopes: ["appointments:write"],
+    params: idParam,
+    body: z.object({
+      customer_name: z.string().min(1).max(200).optional(),
+      customer_phone: z.string().min(5).max(32).optional(),
+      customer_email: z.email().nullable().optional(),
+      scheduled_start: scheduled.optional(),
+      scheduled_end: scheduled.optional(),
+      location_text: z.string().max(500).nullable().optional(),
+      status: z.enum(APPOINTMENT_STATUS.words).optional(),
+    }),
+    response: Appointment,
+    variables: ({ params, body }) => {
+      refuseFixed(
+        body,
+        ["conversation_id", "lead_id", "offering_id", "google_calendar_event_id", "notes", "assigned_user_id"],
+        "the customer's details, the times, the location and the status",
+      );
+      appointmentTimes(body);
+      for (const field of ["customer_name", "customer_phone", "status"]) {
+        if (body[field] === null) throw invalidField(field, "cannot be cleared");
+      }
+      return {
+        id: pathId("Booking", params.id!),
+        input: defined({
+          customerName: body.customer_name,
+          customerPhone: body.customer_phone,
+          customerEmail: body.customer_email,
+          startsAt: body.scheduled_start,
+          endsAt: body.scheduled_end,
+          locationText: body.location_text,
+          status: APPOINTMENT_STATUS.canonical(body.status),
+        }),
+      };
+    },
+    result: (data) => appointment(data.updateBooking),
+    fields: { ...APPOINTMENT_FIELDS, id: "id", input: "body" },
   },
   {
     method: "GET",
     path: "/conversations",
     operation: "VorelListConversations",
     summary: "List conversations, newest first (cursor pages)",
-    scopes: ["conversations:read"],
+    scopes: ["read"],
     query: LIST_QUERY,
     response: cursorPage(Conversation),
-    variables: ({ query }) => defined(pageVariables(query)),
+    variables: ({ query }) => defined(pageVariables(query, "Conversation")),
     result: (data) => page(data.conversations, conversation),
     fields: { first: "limit", after: "cursor" },
   },
@@ -257,7 +598,7 @@ const routes: Route[] = [
     path: "/conversations/:id",
     operation: "VorelGetConversation",
     summary: "Get a conversation (its header; no transcript)",
-    scopes: ["conversations:read"],
+    scopes: ["read"],
     params: idParam,
     response: Conversation,
     variables: ({ params }) => ({ id: pathId("Conversation", params.id!) }),
@@ -281,11 +622,7 @@ const routes: Route[] = [
     }),
     response: Conversation,
     variables: ({ params, body }) => {
-      const fixed = ["channel", "customer_identifier", "status"].filter((field) => field in body);
-      if (fixed.length > 0) {
-        const fields = Object.fromEntries(fixed.map((field) => [field, ["cannot be changed: only customer_name and customer_language can"]]));
-        throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${fixed[0]}: cannot be changed`, fields });
-      }
+      refuseFixed(body, ["channel", "customer_identifier", "status"], "customer_name and customer_language");
       return defined({ id: pathId("Conversation", params.id!), customerName: body.customer_name, customerLanguage: body.customer_language });
     },
     result: (data) => conversation(data.updateConversation),
@@ -346,6 +683,7 @@ const CODES: Record<string, string> = {
   METHOD_NOT_ALLOWED: "method_not_allowed",
   PAYLOAD_TOO_LARGE: "payload_too_large",
   QUERY_TOO_COMPLEX: "bad_request",
+  BAD_REQUEST: "bad_request",
 };
 
 const ErrorBody = z.object({
@@ -376,5 +714,9 @@ export const vorel: Dialect = {
   routes,
   errorSchema: ErrorBody,
   error,
-  enumValues: { ChannelType: CHANNEL_SLUGS.join(", ") },
+  enumValues: {
+    ChannelType: CHANNEL_SLUGS.join(", "),
+    LeadStatus: LEAD_STATUS.words.join(", "),
+    BookingStatus: APPOINTMENT_STATUS.words.join(", "),
+  },
 };
