@@ -389,10 +389,10 @@ describe("callers without a valid token: per IP, before any database work", () =
     const anonymousGraphql = await graphql(instance.url, null, "{ viewer { scopes } }");
     expect(anonymousGraphql.status).toBe(401);
     expect(limitHeaders(anonymousGraphql.headers, "RateLimit")).toMatchObject({ limit: 3, remaining: 0 });
-    const refused = await restRequest(at, "GET", "/api/v1/leads", null);
+    const refused = await restRequest(at, "GET", "/api/v1/agents", null);
     expect(refused.status).toBe(429);
     const message = expect.stringMatching(/^Rate limit exceeded: 3 requests per minute from this address without a valid token; retry in \d+ s$/);
-    // GET /api/v1/leads is Convo's alone: Convo's shape. POST /api/v1/leads is Convo's and Vorel's: the generic one.
+    // GET /api/v1/agents is Convo's alone: Convo's shape. POST /api/v1/leads is Convo's and Vorel's: the generic one.
     expect(refused.body).toEqual({ statusCode: 429, error: "Too Many Requests", message });
     const shared = await restRequest(at, "POST", "/api/v1/leads", null, {});
     expect(shared.status).toBe(429);

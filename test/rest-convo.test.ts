@@ -773,10 +773,10 @@ describe("refusals before GraphQL", () => {
   test("401 without a token: Convo's body on a path only Convo serves, and WWW-Authenticate: Bearer", async () => {
     const attempts: Record<string, string>[] = [{}, { authorization: "Basic dXNlcjpwYXNz" }, { authorization: "Bearer" }, { authorization: "Bearer not-a-token" }];
     for (const headers of attempts) {
-      const reply = await rest(null, "GET", "/api/v1/leads", { headers });
+      const reply = await rest(null, "GET", "/api/v1/agents", { headers });
       expect(reply.status).toBe(401);
       expect(reply.headers.get("www-authenticate")).toBe("Bearer");
-      // GET /api/v1/leads is Convo's alone, so a caller without a token is answered in Convo's shape.
+      // GET /api/v1/agents is Convo's alone, so a caller without a token is answered in Convo's shape.
       expect(reply.body).toEqual({ statusCode: 401, error: "Unauthorized", message: expect.stringMatching(/Bearer <token> \(convo_/) });
     }
   });

@@ -29,12 +29,32 @@
 //   the agent's (role ASSISTANT, Vorel's agent_bot), QUEUED for the channel's worker; `mocked`
 //   is always true, since this service talks to no messaging provider itself. The scope is
 //   conversations:write (Vorel names it on its intro page; the endpoint page names none).
-// - POST /leads: body `{ conversation_id (required), name?, email?, phone?, fields?, source?,
-//   score? (0-100) }`; name, email and phone are stored in the lead's captured `fields`
-//   (overriding keys of the same name in `fields`). Answers 201 with the lead, status in
-//   lower case ("new"). An unknown conversation_id, or another tenant's, answers 404 (the
-//   docs require "an existing conversation_id"; a uuid naming nothing is a missing resource,
-//   as GraphQL reports it); a conversation_id that is not a uuid answers 422.
+// - Leads: Vorel's lead object (attributes, intent, timeline, qualification_score). name,
+//   email, phone, intent and timeline are keys of the lead's captured fields, and
+//   `attributes` are the other keys, so Convo and GraphQL see one `fields` object. An
+//   attribute named like one of those five is refused (422), not silently moved.
+//   Status words: new, qualified, booked, converted (canonical WON), lost; a lead CONTACTED
+//   through another API reads "qualified" (Vorel has no such stage).
+// - POST /leads: strict, one lead per conversation (409 otherwise, safe under concurrent
+//   creates: the conversation row is locked while its leads are counted). An unknown or
+//   another tenant's conversation_id is 404 "conversation_id: Conversation not found"; one
+//   that is not a uuid is 422.
+// - GET /leads: cursor pages newest first. stale_for_days (1-365, else 400 bad_request):
+//   leads reading "qualified" whose conversation's last message is older than N days, or
+//   that have none.
+// - PATCH /leads/{id}: at least one field; null clears a field; attributes shallow-merged, a
+//   null value removes the key, `attributes: null` is refused; conversation_id and notes 422.
+// - POST /leads/{id}/handoff: 201 { handoff_id, lead_id, conversation_id, conversation_status:
+//   "awaiting_human", notified_channel: null }. null because this service sends no Slack or
+//   email: the handoff is an audit row plus a HANDOFF_REQUESTED event for live subscribers
+//   (and webhooks). A lead without a conversation (made through Convo) is a 409.
+// - Appointments are the bookings table: customer_name/phone/email, location_text, and the
+//   optional conversation_id and lead_id (checked: a 404 names the bad one). offering_id is
+//   always a 404 until offerings exist; google_calendar_event_id is always null. Times need
+//   an offset and are answered in UTC (the offset given is not kept). Default status
+//   confirmed; a booking PENDING through Veleria reads "confirmed". PATCH: cancelled,
+//   completed and no_show are final (409 on a status or time change); a time change is a
+//   RESCHEDULED booking event; the status becomes "rescheduled" only when sent.
 // - 405 with an Allow header for a known path with another method; 404 for unknown paths.
 import { z } from "zod";
 import { invalidField, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
