@@ -13,9 +13,12 @@
 //   and `contact_id` match exactly. Conversation filters: `status`, `channel` (the channel
 //   type), `contact_id`, `agent_id`.
 // - Enum values are the schema's in lower case: booking status pending, confirmed,
-//   cancelled, completed; conversation status open, handed_off, closed; channel whatsapp,
+//   rescheduled, cancelled, completed, no_show (cancelled, completed and no_show are final:
+//   a later change of status or time is a 409); conversation status open, handed_off, closed; channel whatsapp,
 //   sms, email, website, voice, …. Requests may send them in any case.
 // - Conversation ids are conv_…, agents agt_… (our global ids, as con_ and bkg_ are).
+// - A booking made through Vorel (an appointment for a named customer) has no contact_id or
+//   service: both are null in answers here; creating one here still requires both.
 // - Creates answer 201; PUT changes only the fields sent (null clears one); DELETE answers
 //   200 { success: true, data: { id, deleted: true } }.
 // - POST /messages/send (its body is not documented): { contact_id, channel, content } ->
