@@ -365,12 +365,12 @@ describe("tokens", () => {
     const vorel = await create({ format: "VOREL", dialectScopes: ["read", "leads:write"] });
     expect(vorel.errors).toBeUndefined();
     expect(vorel.data!.createApiToken.token.scopes).toEqual(expect.arrayContaining(["CONVERSATIONS_READ", "LEADS_READ", "LEADS_WRITE"]));
-    const mixed = await create({ format: "VELENTS_SUPPORT", scopes: ["AGENTS_READ"], dialectScopes: ["tickets:read"] });
-    expect(mixed.data!.createApiToken.token.scopes.sort()).toEqual(["AGENTS_READ", "CONTACTS_READ", "CONVERSATIONS_READ"]);
+    const mixed = await create({ format: "VELENTS_SUPPORT", scopes: ["AGENTS_READ"], dialectScopes: ["Tickets-Show", "Tickets-History"] });
+    expect(mixed.data!.createApiToken.token.scopes.sort()).toEqual(["AGENTS_READ", "CONVERSATIONS_READ", "TICKETS_READ"]);
     const before = await server.db.prisma.apiToken.count({ where: { tenantId: tenant.id } });
-    const unknown = await create({ format: "VOREL", dialectScopes: ["tickets:read"] });
+    const unknown = await create({ format: "VOREL", dialectScopes: ["Tickets-Show"] });
     expectError(unknown, "BAD_USER_INPUT", { field: "input.dialectScopes" });
-    expect(unknown.errors![0]!.message).toMatch(/Unknown scope "tickets:read" for VOREL tokens/);
+    expect(unknown.errors![0]!.message).toMatch(/Unknown scope "Tickets-Show" for VOREL tokens/);
     expectError(await create({ format: "VOREL", dialectScopes: [] }), "BAD_USER_INPUT", { field: "input.scopes" });
     expectError(await create({ format: "VOREL", dialectScopes: [""] }), "BAD_USER_INPUT", { field: "input.dialectScopes.0" });
     expect(await server.db.prisma.apiToken.count({ where: { tenantId: tenant.id } })).toBe(before);

@@ -33,7 +33,13 @@ describe("OpenAPI document", () => {
   test("serves /Company/TenantAuth/me at the root", () => {
     expect(openApi.openapi).toBe("3.1.0");
     expect(openApi.servers).toEqual([{ url: "/" }]);
-    expect(Object.keys(openApi.paths)).toEqual([ME]);
+    expect(Object.keys(openApi.paths)).toEqual([
+      ME,
+      "/Company/Support/Tickets",
+      "/Company/Support/Tickets/{public_id}",
+      "/Company/Conversation/{Conversation}/Send",
+      "/Company/Conversation/{Conversation}/history",
+    ]);
     expect(openApi.paths[ME]!.get.security).toEqual([{ bearerAuth: [] }]);
     expect(openApi.components.schemas.Error.required).toEqual(["message"]);
   });
@@ -42,7 +48,10 @@ describe("OpenAPI document", () => {
 describe("GET /Company/TenantAuth/me", () => {
   test("confirms the token: the tenant id inside the token, the tenant, the token's abilities", async () => {
     const tenant = await server.createTenant("Acme Support");
-    const token = await tenant.tokenWith(toCanonicalScopes("VELENTS_SUPPORT", ["tickets:read", "tickets:write"]), "VELENTS_SUPPORT");
+    const token = await tenant.tokenWith(
+      toCanonicalScopes("VELENTS_SUPPORT", ["Tickets-Show", "Tickets-History", "Tickets-Create", "Tickets-Send"]),
+      "VELENTS_SUPPORT",
+    );
     const reply = await call("GET", ME, token);
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);
     expectDocumented("GET", ME, reply);
@@ -54,7 +63,7 @@ describe("GET /Company/TenantAuth/me", () => {
         token: {
           id: tokenRow.id,
           name: "test",
-          abilities: ["tickets:read", "tickets:write", "conversations:read", "conversations:write"],
+          abilities: ["Tickets-Show", "Tickets-History", "Tickets-Create", "Tickets-Send"],
           expires_at: null,
           last_used_at: expect.any(String),
         },
@@ -70,7 +79,7 @@ describe("GET /Company/TenantAuth/me", () => {
     const reply = await call("GET", ME, token);
     expect(reply.status).toBe(200);
     expectDocumented("GET", ME, reply);
-    expect(reply.body.data.token.abilities).toEqual(["tickets:read", "conversations:read", "leads:read"]);
+    expect(reply.body.data.token.abilities).toEqual(["Tickets-History", "contacts:read", "leads:read"]);
 
     const narrow = await call("GET", ME, await tenant.tokenWith(["contacts:write"], "VELENTS_SUPPORT"));
     expect(narrow.body.data.token.abilities).toEqual(["contacts:write"]);
@@ -131,14 +140,27 @@ describe("Laravel error bodies", () => {
   });
 
   test("403 names the ability; 422 is Laravel's validation shape; 5xx hides the cause", () => {
-    expect(dialectScopeName("VELENTS_SUPPORT", "contacts:write")).toBe("tickets:write");
-    expect(velents.error({ status: 403, code: "FORBIDDEN", message: "This token lacks the tickets:write scope", scope: "tickets:write" })).toEqual({
-      message: "This token lacks the tickets:write ability.",
-      ability: "tickets:write",
+    expect(dialectScopeName("VELENTS_SUPPORT", "tickets:write")).toBe("Tickets-Create");
+    expect(dialectScopeName("VELENTS_SUPPORT", "contacts:write")).toBe("contacts:write");
+    expect(velents.error({ status: 403, code: "FORBIDDEN", message: "This token lacks the Tickets-Create scope", scope: "Tickets-Create" })).toEqual({
+      message: "This token lacks the Tickets-Create ability.",
+      ability: "Tickets-Create",
     });
-    expect(velents.error({ status: 422, code: "BAD_USER_INPUT", message: "subject: required", fields: { subject: ["required"] } })).toEqual({
+    // Laravel's words: "The subject field is required.", the attribute's underscores as spaces.
+    expect(
+      velents.error({
+        status: 422,
+        code: "BAD_USER_INPUT",
+        message: "subject: is required",
+        fields: { subject: ["is required"], customer_email: ["must be a valid email address"], tags: ["must not be empty"] },
+      }),
+    ).toEqual({
       message: "The given data was invalid.",
-      errors: { subject: ["required"] },
+      errors: {
+        subject: ["The subject field is required."],
+        customer_email: ["The customer email field must be a valid email address."],
+        tags: ["The tags field is required."],
+      },
     });
     expect(velents.error({ status: 400, code: "MALFORMED_BODY", message: "The request body is not valid JSON" })).toEqual({
       message: "The request body is not valid JSON",
@@ -149,26 +171,26 @@ describe("Laravel error bodies", () => {
     }
   });
 
-  test("Velents Agent.sa tokens have no REST paths yet: 404 saying so, not a misleading 401", async () => {
+  test("a Velents Agent.sa token is not a Support Center token: the Support paths are unknown to it (404)", async () => {
     const tenant = await server.createTenant("Agent");
     const token = await tenant.tokenWith(["conversations:read"], "VELENTS_AGENT");
     const reply = await call("GET", ME, token);
     expect(reply.status).toBe(404);
-    expect(reply.body.error).toEqual({ code: "NOT_FOUND", message: "No REST paths are served for VELENTS_AGENT tokens yet" });
+    expect(Object.keys(reply.body)).toEqual(["message"]);
   });
 });
 
 describe("abilities", () => {
   test("Velents abilities held in full, then uncovered canonical scopes", () => {
     expect(abilitiesOf([])).toEqual([]);
-    expect(abilitiesOf(["conversations:write"])).toEqual(["conversations:write"]);
-    expect(abilitiesOf(["contacts:write", "conversations:write"])).toEqual(["tickets:write", "conversations:write"]);
+    expect(abilitiesOf(["conversations:write"])).toEqual(["Tickets-Send"]);
+    expect(abilitiesOf(["contacts:write", "tickets:write"])).toEqual(["Tickets-Create", "contacts:write"]);
     expect(abilitiesOf([...DATA_SCOPES, "admin"])).toEqual([
-      "tickets:read",
-      "tickets:write",
-      "conversations:read",
-      "conversations:write",
-      ...DATA_SCOPES.filter((scope) => !/^(conversations|contacts):/.test(scope)),
+      "Tickets-Show",
+      "Tickets-History",
+      "Tickets-Create",
+      "Tickets-Send",
+      ...DATA_SCOPES.filter((scope) => !/^(conversations|tickets):/.test(scope)),
       "admin",
     ]);
   });

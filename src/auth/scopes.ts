@@ -9,6 +9,8 @@ export const SCOPES = [
   "leads:write",
   "conversations:read",
   "conversations:write",
+  "tickets:read",
+  "tickets:write",
   "bookings:read",
   "bookings:write",
   "agents:read",
@@ -44,16 +46,22 @@ export const DIALECT_SCOPES: Record<TokenFormat, Record<string, Scope[]>> = {
     "leads:write": ["leads:write"],
     "appointments:write": ["bookings:write"],
   },
-  // Velents Support Center abilities: tickets are conversations with a contact.
+  // Velents Support Center abilities, in the platform's own style. Tickets-Show and
+  // Tickets-History are documented; Tickets-Create and Tickets-Send are this service's names
+  // for the two endpoints whose ability the docs do not name. The list of tickets needs
+  // Tickets-Show (Show returns "the same shape as a list entry plus extended fields").
   VELENTS_SUPPORT: {
-    "tickets:read": ["conversations:read", "contacts:read"],
-    "tickets:write": ["conversations:write", "contacts:write"],
-    "conversations:read": ["conversations:read"],
-    "conversations:write": ["conversations:write"],
+    "Tickets-Show": ["tickets:read"],
+    "Tickets-History": ["conversations:read"],
+    "Tickets-Create": ["tickets:write"],
+    "Tickets-Send": ["conversations:write"],
   },
-  // Velents Agent.sa tokens belong to one agent: dispatch conversations, read the agent.
+  // Velents Agent.sa tokens belong to one agent (Agent.sa documents no ability names):
+  // `dispatch` starts conversations and reads them back, `agent:read` reads the agent's
+  // configuration (src/rest/dialects/velents-agent.ts).
   VELENTS_AGENT: {
-    dispatch: ["conversations:write", "conversations:read", "agents:read"],
+    dispatch: ["conversations:write", "conversations:read"],
+    "agent:read": ["agents:read"],
   },
 };
 

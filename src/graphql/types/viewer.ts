@@ -84,7 +84,7 @@ const CreateApiTokenInput = builder.inputType("CreateApiTokenInput", {
     format: t.field({ type: TokenFormatEnum, required: true }),
     scopes: t.field({ type: [ScopeEnum], description: "Canonical scopes. With dialectScopes, at least one scope in all." }),
     dialectScopes: t.stringList({
-      description: "Scope names as the format's platform writes them (Vorel `read`, Velents `tickets:read`, Veleria `full_access`, or canonical names), translated to canonical scopes.",
+      description: "Scope names as the format's platform writes them (Vorel `read`, Velents `Tickets-Show`, Veleria `full_access`, or canonical names), translated to canonical scopes.",
       validate: z.array(z.string().trim().min(1, "must not be empty").max(100)).max(50).nullish(),
     }),
     expiresAt: t.field({ type: "DateTime" }),

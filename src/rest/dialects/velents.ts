@@ -2,11 +2,14 @@
 // paths at the root (/Company/...), snake_case, successes wrapped in `{ "data": ... }`, lists
 // as `{ data, meta, links }` (paginated below), Laravel error bodies: `{ "message" }`, and for
 // 422 `{ "message": "The given data was invalid.", "errors": { field: [messages] } }`.
-// Abilities (tickets:read, tickets:write, conversations:read, conversations:write) map onto
-// canonical scopes in src/auth/scopes.ts; canonical names are accepted too.
+// Abilities map onto canonical scopes in src/auth/scopes.ts; canonical names are accepted too:
+//   Tickets-Show (documented)    tickets:read         GET /Company/Support/Tickets[/{public_id}]
+//   Tickets-History (documented) conversations:read   GET /Company/Conversation/{Conversation}/history
+//   Tickets-Create (ours)        tickets:write        POST /Company/Support/Tickets
+//   Tickets-Send (ours)          conversations:write  POST /Company/Conversation/{Conversation}/Send
 //
 // This dialect speaks for VELENTS_SUPPORT tokens only. Velents Agent.sa tokens
-// (VELENTS_AGENT) have no routes yet, so on REST paths they get a 404 saying so.
+// (VELENTS_AGENT) speak src/rest/dialects/velents-agent.ts, with these same error bodies.
 //
 // Where the documentation is silent (README lists these):
 // - GET /Company/TenantAuth/me answers `{ data: { tenant_id, tenant: { id, name, slug, plan },
@@ -21,10 +24,43 @@
 // - Lists: `page` (from 1) and `per_page`; `links` are paths with their query string
 //   (`/Company/Support/Tickets?page=2`), not absolute URLs, since the service does not know
 //   the host its callers use; `from`/`to` are null on an empty page; `last_page` is at least 1.
+// - Ids: `tkt_`, `cnv_`, `msg_` and the row uuid's 128 bits in Crockford base32 (26
+//   characters, ULID-looking like the docs' `tkt_01HX…`; either case is read), derived both
+//   ways (src/rest/mapping.ts publicIdOf), so no column stores them. A malformed id, an unknown
+//   one and another tenant's get one and the same 404: `{ "message": "Ticket not found" }` or
+//   `{ "message": "Conversation not found" }` (the docs' words for history).
+// - A `cnv_` id addresses any conversation of the tenant, not only a ticket's: the history of a
+//   WhatsApp conversation is as useful, and a reply can be pushed into it alike.
+// - POST /Company/Support/Tickets: body `{ subject (required, 1-200), message? (the customer's
+//   first message, 1-10000), priority? (low, normal, high, urgent; normal), identifier? (your
+//   reference, <= 200), category? (<= 100), tags? (strings), customer_name?, customer_email? }`;
+//   unknown fields are ignored. 201 with the ticket. Its conversation (channel type SUPPORT) and
+//   first message are written in one transaction. Ability Tickets-Create (tickets:write alone:
+//   the thread is the ticket's own).
+// - Ticket shape: a list entry is `{ public_id, conversation_id, subject, status, priority,
+//   identifier, created_at }`; Show and Create add the "extended fields" `assignee` ({ name }
+//   of the conversation's assigned operator, or null), `category` ({ name } or null) and
+//   `tags`. status: open, pending, resolved, closed; priority: low, normal, high, urgent.
+// - GET /Company/Support/Tickets: newest first; `page`/`per_page` (15 by default, at most 100);
+//   filters `status`, `priority`, `identifier`. Ability Tickets-Show.
+// - POST …/{Conversation}/Send: body `{ body }` (1-10000, the field history uses) -> 201
+//   `{ data: { id, author: { type: "customer", name }, body, created_at } }`: a customer reply
+//   (role USER), not queued for delivery. The route reads the conversation's customer name for
+//   the answer (it grants conversations:read to its operation for that).
+// - GET …/{Conversation}/history: oldest first (by the order messages were stored); USER is
+//   the customer, ASSISTANT and OPERATOR are the agent (named by the AI agent's name, or the
+//   conversation's assigned operator: messages do not record which operator wrote them; the
+//   route grants agents:read to its operation for the agent's name only); SYSTEM notes are
+//   left out. 100 messages a page: `meta: { total }` counts every message (SYSTEM included) and
+//   `links.next` is the next page's path (`?after=<msg_ id>`), null on the last.
+// - 422 messages in Laravel's words: "The subject field is required." (absent, null or blank),
+//   otherwise "The <field, underscores as spaces> field <rule>." (e.g. "must be one of: low,
+//   normal, high, urgent").
+import { formatPrismaCursor } from "@pothos/plugin-prisma";
 import { z } from "zod";
 import { DIALECT_SCOPES, SCOPES, type Scope } from "../../auth/scopes.js";
-import type { Dialect, Failure, GraphQLData, Route } from "../route.js";
-import { bareId } from "../mapping.js";
+import { invalidField, notFoundFailure, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
+import { bareId, defined, globalIdOfPublicId, integerParam, nodes, pageOf, param, publicIdOf, PUBLIC_ID_PREFIX } from "../mapping.js";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 date-time, UTC");
 const uuid = z.guid();
@@ -131,6 +167,97 @@ const me = ({ viewer }: GraphQLData) => {
   };
 };
 
+// ---------------------------------------------------------------------------------------
+// Support tickets and conversation threads.
+// ---------------------------------------------------------------------------------------
+
+/** `tkt_01HX…` (26 Crockford base32 characters after the prefix), as the docs show ids. */
+const publicId = (type: keyof typeof PUBLIC_ID_PREFIX) =>
+  z
+    .string()
+    .regex(new RegExp(`^${PUBLIC_ID_PREFIX[type]}_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$`))
+    .describe(`${PUBLIC_ID_PREFIX[type]}_ and 26 Crockford base32 characters, e.g. ${PUBLIC_ID_PREFIX[type]}_01HXAMPLE…`);
+
+/** The Laravel-style 404 a path id gets, whether it is malformed, unknown or another tenant's. */
+const missing = (what: "Ticket" | "Conversation") => new RestFailure({ status: 404, code: "NOT_FOUND", message: `${what} not found` });
+
+/** A path's public id as the global id GraphQL takes; one that cannot name a row is a 404. */
+function pathPublicId(type: "Ticket" | "Conversation", value: string): string {
+  const id = globalIdOfPublicId(type, value);
+  if (!id) throw missing(type);
+  return id;
+}
+
+const TICKET_STATUSES = ["open", "pending", "resolved", "closed"] as const;
+const TICKET_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
+
+/**
+ * A documented lower-case value as its GraphQL enum value. Anything else goes on in lower
+ * case, which no GraphQL enum value is, so the schema refuses it and lists the lower-case
+ * values (enumCase below); a non-string goes on unchanged and is refused as well.
+ */
+const enumValue = (values: readonly string[]) => (value: unknown) =>
+  typeof value === "string" ? (values.includes(value) ? value.toUpperCase() : value.toLowerCase()) : value;
+
+const TicketEntry = z.object({
+  public_id: publicId("Ticket"),
+  conversation_id: publicId("Conversation").describe("For POST /Company/Conversation/{Conversation}/Send and GET …/history"),
+  subject: z.string(),
+  status: z.enum(TICKET_STATUSES).describe("open: awaiting the team; pending: awaiting the customer; resolved; closed"),
+  priority: z.enum(TICKET_PRIORITIES),
+  identifier: z.string().nullable().describe("Your own reference for the case, as given on create"),
+  created_at: timestamp,
+});
+const Ticket = TicketEntry.extend({
+  assignee: z.object({ name: z.string() }).nullable().describe("The operator handling the ticket"),
+  category: z.object({ name: z.string() }).nullable(),
+  tags: z.array(z.string()),
+});
+
+const ticketEntry = (row: GraphQLData) => ({
+  public_id: publicIdOf("Ticket", row.id),
+  conversation_id: publicIdOf("Conversation", row.conversationId),
+  subject: row.subject,
+  status: String(row.status).toLowerCase(),
+  priority: String(row.priority).toLowerCase(),
+  identifier: row.identifier,
+  created_at: row.createdAt,
+});
+const ticket = (row: GraphQLData) => ({
+  ...ticketEntry(row),
+  assignee: row.assignee === null ? null : { name: row.assignee },
+  category: row.category === null ? null : { name: row.category },
+  tags: row.tags,
+});
+
+const HistoryEntry = z.object({
+  id: publicId("Message"),
+  author: z.object({
+    type: z.enum(["customer", "agent"]),
+    name: z.string().nullable().describe("customer: the customer's name; agent: the AI agent's name, or the assigned operator's for an operator's reply"),
+  }),
+  body: z.string(),
+  created_at: timestamp,
+});
+
+/** Velents authors: the customer (USER), or the agent (the AI assistant, or an operator). SYSTEM notes are not shown. */
+function historyEntry(message: GraphQLData, conversation: GraphQLData) {
+  const customer = message.role === "USER";
+  const name = customer ? conversation.customerName : message.role === "OPERATOR" ? conversation.assignedOperator : (conversation.agent?.name ?? null);
+  return {
+    id: publicIdOf("Message", message.id),
+    author: { type: customer ? "customer" : "agent", name: name ?? null },
+    body: message.content,
+    created_at: message.createdAt,
+  };
+}
+
+const HISTORY_PAGE = 100;
+const TICKETS_PER_PAGE = 15;
+const MAX_TICKETS_PER_PAGE = 100;
+
+const conversationParam = z.object({ Conversation: publicId("Conversation") });
+
 const routes: Route[] = [
   {
     method: "GET",
@@ -142,24 +269,205 @@ const routes: Route[] = [
     variables: () => ({}),
     result: me,
   },
+  {
+    method: "POST",
+    path: "/Company/Support/Tickets",
+    operation: "VelentsCreateTicket",
+    summary: "Create a ticket (and its conversation) when a new case opens",
+    scopes: ["Tickets-Create"],
+    status: 201,
+    body: z.object({
+      subject: z.string().min(1).max(200),
+      message: z.string().min(1).max(10_000).optional().describe("The customer's first message"),
+      priority: z.enum(TICKET_PRIORITIES).optional().describe("normal unless given"),
+      identifier: z.string().max(200).optional().describe("Your own reference for the case (an order or CRM id)"),
+      category: z.string().max(100).optional(),
+      tags: z.array(z.string().min(1).max(50)).max(50).optional(),
+      customer_name: z.string().max(200).optional(),
+      customer_email: z.email().optional(),
+    }),
+    response: z.object({ data: Ticket }),
+    variables: ({ body }) => {
+      // GraphQL would take one string as a list of one; Laravel's `array` rule does not.
+      if (body.tags != null && !Array.isArray(body.tags)) throw invalidField("tags", "must be an array");
+      return defined({
+        subject: body.subject,
+        message: body.message,
+        priority: enumValue(TICKET_PRIORITIES)(body.priority),
+        identifier: body.identifier,
+        category: body.category,
+        tags: body.tags,
+        customerName: body.customer_name,
+        customerEmail: body.customer_email,
+      });
+    },
+    result: (data) => ({ data: ticket(data.createTicket) }),
+    fields: {
+      subject: "subject",
+      message: "message",
+      priority: "priority",
+      identifier: "identifier",
+      category: "category",
+      tags: "tags",
+      customerName: "customer_name",
+      customerEmail: "customer_email",
+      "input.subject": "subject",
+      "input.message": "message",
+      "input.priority": "priority",
+      "input.identifier": "identifier",
+      "input.category": "category",
+      "input.tags": "tags",
+      "input.customerName": "customer_name",
+      "input.customerEmail": "customer_email",
+    },
+  },
+  {
+    method: "GET",
+    path: "/Company/Support/Tickets",
+    operation: "VelentsListTickets",
+    summary: "List tickets, newest first",
+    scopes: ["Tickets-Show"],
+    query: z.object({
+      page: integerParam(1, "From 1"),
+      per_page: integerParam(1, `1 to ${MAX_TICKETS_PER_PAGE} (default ${TICKETS_PER_PAGE}; larger values are served as ${MAX_TICKETS_PER_PAGE})`),
+      status: z.enum(TICKET_STATUSES).optional(),
+      priority: z.enum(TICKET_PRIORITIES).optional(),
+      identifier: z.string().optional().describe("Only tickets with this reference of yours"),
+    }),
+    response: paginatedSchema(TicketEntry),
+    variables: ({ query }) => {
+      const { first, offset } = pageOf(query.get("page"), query.get("per_page"), TICKETS_PER_PAGE, MAX_TICKETS_PER_PAGE);
+      return defined({
+        first,
+        offset,
+        status: enumValue(TICKET_STATUSES)(param(query.get("status"))),
+        priority: enumValue(TICKET_PRIORITIES)(param(query.get("priority"))),
+        identifier: param(query.get("identifier")),
+      });
+    },
+    result: (data, { query }) => {
+      const { page, perPage } = pageOf(query.get("page"), query.get("per_page"), TICKETS_PER_PAGE, MAX_TICKETS_PER_PAGE);
+      return paginated(nodes(data.tickets).map(ticketEntry), {
+        page: Number(page),
+        perPage: Number(perPage),
+        total: data.tickets.totalCount,
+        path: "/Company/Support/Tickets",
+        query,
+      });
+    },
+    fields: { first: "per_page", offset: "page", status: "status", priority: "priority", identifier: "identifier" },
+  },
+  {
+    method: "GET",
+    path: "/Company/Support/Tickets/:public_id",
+    operation: "VelentsShowTicket",
+    summary: "Show a ticket: a list entry plus its assignee, category and tags",
+    scopes: ["Tickets-Show"],
+    params: z.object({ public_id: publicId("Ticket") }),
+    response: z.object({ data: Ticket }),
+    variables: ({ params }) => ({ id: pathPublicId("Ticket", params.public_id!) }),
+    result: (data) => {
+      const [row] = nodes(data.tickets);
+      if (!row) throw missing("Ticket");
+      return { data: ticket(row) };
+    },
+    fields: { id: "public_id", ids: "public_id" },
+  },
+  {
+    method: "POST",
+    path: "/Company/Conversation/:Conversation/Send",
+    operation: "VelentsSendMessage",
+    summary: "Push a customer reply into a conversation",
+    scopes: ["Tickets-Send"],
+    // The reply's author is the conversation's customer: its name is read for the answer.
+    grants: ["conversations:read"],
+    status: 201,
+    params: conversationParam,
+    body: z.object({ body: z.string().min(1).max(10_000).describe("The customer's message") }),
+    response: z.object({ data: HistoryEntry }),
+    variables: ({ params, body }) => defined({ conversationId: pathPublicId("Conversation", params.Conversation!), body: body.body }),
+    result: (data) => ({ data: historyEntry(data.addMessage, data.addMessage.conversation) }),
+    fields: { conversationId: "Conversation", "input.conversationId": "Conversation", body: "body", "input.content": "body" },
+  },
+  {
+    method: "GET",
+    path: "/Company/Conversation/:Conversation/history",
+    operation: "VelentsConversationHistory",
+    summary: "A conversation's messages, oldest first (SYSTEM notes left out)",
+    scopes: ["Tickets-History"],
+    // Agent replies are signed with the agent's name: the operation reads that name only.
+    grants: ["agents:read"],
+    params: conversationParam,
+    query: z.object({ after: publicId("Message").optional().describe("links.next carries it: the last message of the previous page") }),
+    response: z.object({
+      data: z.array(HistoryEntry),
+      meta: z.object({ total: z.number().int().describe("Messages in the conversation, SYSTEM notes included") }),
+      links: z.object({ next: z.string().nullable().describe(`The next ${HISTORY_PAGE} messages; null on the last page`) }),
+    }),
+    variables: ({ params, query }) => {
+      const id = pathPublicId("Conversation", params.Conversation!);
+      const after = param(query.get("after"));
+      if (after === undefined) return { id };
+      const message = globalIdOfPublicId("Message", after);
+      if (!message) throw invalidField("after", "must be a message id from links.next");
+      return { id, after: formatPrismaCursor({ id: bareId(message)! }, "id") };
+    },
+    result: (data, { params }) => {
+      const conversation = data.conversation;
+      if (!conversation) throw missing("Conversation");
+      const messages = nodes(conversation.messages);
+      const last = messages[messages.length - 1];
+      const shown = messages.filter((message) => message.role !== "SYSTEM");
+      const next = conversation.messages.pageInfo.hasNextPage && last ? `/Company/Conversation/${params.Conversation}/history?after=${publicIdOf("Message", last.id)}` : null;
+      return { data: shown.map((message) => historyEntry(message, conversation)), meta: { total: conversation.messages.totalCount }, links: { next } };
+    },
+    fields: { id: "Conversation", after: "after" },
+  },
 ];
 
 // ---------------------------------------------------------------------------------------
 // Errors, as Laravel renders them.
 // ---------------------------------------------------------------------------------------
 
-const ErrorBody = z.object({
+export const ErrorBody = z.object({
   message: z.string(),
   ability: z.string().optional().describe("403: the missing ability"),
   errors: z.record(z.string(), z.array(z.string())).optional().describe("422: messages per field"),
 });
 
-function error(failure: Failure) {
+/**
+ * A validation message as Laravel words it: "The subject field is required.", "The customer
+ * email field must be a valid email address." (an empty value fails `required` there too).
+ */
+function laravelMessage(field: string, message: string): string {
+  const attribute = field.replace(/_/g, " ");
+  if (/^(is required|must not be null|must not be empty)$/.test(message)) return `The ${attribute} field is required.`;
+  return `The ${attribute} field ${message.replace(/\.$/, "")}.`;
+}
+
+export function error(failure: Failure) {
   if (failure.status === 401) return { message: "Unauthenticated." };
   if (failure.status === 403 && failure.scope) return { message: `This token lacks the ${failure.scope} ability.`, ability: failure.scope };
-  if (failure.status === 422) return { message: "The given data was invalid.", errors: failure.fields ?? {} };
+  if (failure.status === 422) {
+    const errors = Object.fromEntries(Object.entries(failure.fields ?? {}).map(([field, messages]) => [field, messages.map((message) => laravelMessage(field, message))]));
+    return { message: "The given data was invalid.", errors };
+  }
   if (failure.status >= 500) return { message: "Server Error" };
   return { message: failure.message };
+}
+
+/**
+ * The REST layer answers every id in a path that names no row with one body, "Not found"
+ * (src/rest/plugin.ts). Velents documents "Conversation not found" for a conversation, and
+ * here that is the only such 404 left: ticket ids are looked up as a list (an empty one is
+ * "Ticket not found", thrown by the route) and malformed ids are refused by the routes
+ * themselves. test/tickets.test.ts holds every path-id route to its own words.
+ */
+function supportError(failure: Failure) {
+  if (failure.status === 404 && failure.code === "NOT_FOUND" && failure.message === notFoundFailure().failure.message) {
+    return { message: "Conversation not found" };
+  }
+  return error(failure);
 }
 
 export const velents: Dialect = {
@@ -169,5 +477,9 @@ export const velents: Dialect = {
   basePaths: [""],
   routes,
   errorSchema: ErrorBody,
-  error,
+  error: supportError,
+  components: { Me, TicketEntry, Ticket, HistoryEntry },
+  // 422s list ticket statuses and priorities as they are written here, in their own order.
+  enumValues: { TicketStatus: TICKET_STATUSES.join(", "), TicketPriority: TICKET_PRIORITIES.join(", ") },
+  enumCase: "lower",
 };
