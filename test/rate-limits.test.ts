@@ -12,6 +12,7 @@ import { createClient } from "graphql-ws";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { WebSocket } from "ws";
 import { loadConfig } from "../src/config.js";
+import { issueToken } from "../src/auth/viewer.js";
 import { schema } from "../src/graphql/schema.js";
 import { clientAddress } from "../src/limits/rate-limits.js";
 import { seedTenant } from "./fixtures.js";
@@ -238,6 +239,23 @@ describe("Vorel: 200 a minute per key and 5,000 per tenant", () => {
 
 describe("Velents Support Center: per token per minute", () => {
   const ME = "/Company/TenantAuth/me";
+
+  test("an Agent.sa token is counted the same way, per token, with the same headers and body", async () => {
+    const tenant = await server.createTenant("Agent.sa limits");
+    const agent = await server.ok(tenant, `mutation { createAgent(input: { name: "Limited" }) { id } }`);
+    const { secret } = await issueToken(server.db.prisma, {
+      tenantId: tenant.id,
+      name: "agent",
+      format: "VELENTS_AGENT",
+      scopes: ["agents:read"],
+      agentId: agent.createAgent.id.replace(/^agt_/, ""),
+    });
+    const replies: Reply[] = [];
+    for (let i = 0; i < 4; i++) replies.push(await restRequest(origin, "GET", "/Integration/Agent", secret));
+    expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 429]);
+    expect(limitHeaders(replies[3]!.headers, "X-RateLimit")).toEqual({ limit: 3, remaining: 0, reset: undefined, retryAfter: expect.any(Number) });
+    expect(replies[3]!.body).toEqual({ message: expect.stringMatching(/^Rate limit exceeded: 3 requests per minute for this token; retry in \d+ s$/) });
+  });
 
   test("X-RateLimit-Limit and -Remaining on every response, errors included; Retry-After on 429 only; Laravel's body", async () => {
     const tenant = await server.createTenant("Velents");

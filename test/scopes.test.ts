@@ -147,6 +147,38 @@ const ROWS: Row[] = [
   nodeRow("Message", "conversations:read", (s) => s.id.message, "... on Message { content }", () => ({ content: "Hello there" })),
   nodeRow("Tag", "conversations:read", (s) => s.id.tag, "... on Tag { name }", () => ({ name: "vip" })),
   nodeRow("Booking", "bookings:read", (s) => s.id.booking, "... on Booking { service }", () => ({ service: "Personal Training" })),
+  nodeRow("Ticket", "tickets:read", (s) => s.id.ticket, "... on Ticket { subject }", () => ({ subject: "Order question" })),
+  // ----- support tickets -----
+  {
+    field: "tickets",
+    kind: "query",
+    scope: "tickets:read",
+    request: () => ({ query: `{ tickets { totalCount edges { node { id subject } } } }` }),
+    verify: (data, s) => expect(data.tickets).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.ticket, subject: "Order question" } }] }),
+  },
+  {
+    field: "createTicket",
+    kind: "mutation",
+    scope: "tickets:write",
+    // The ticket it returns is readable through the "written" grant; its conversation is not.
+    request: () => ({ query: `mutation { createTicket(input: { subject: "Matrix case", message: "Help" }) { subject status } }` }),
+    verify: async (data, s) => {
+      expect(data.createTicket).toEqual({ subject: "Matrix case", status: "OPEN" });
+      const ticket = await prisma().ticket.findFirstOrThrow({ where: { tenantId: s.tenant.id, subject: "Matrix case" }, include: { conversation: true } });
+      expect(ticket.conversation.channelType).toBe("SUPPORT");
+      expect(await prisma().message.count({ where: { conversationId: ticket.conversationId } })).toBe(1);
+    },
+  },
+  {
+    field: "updateTicket",
+    kind: "mutation",
+    scope: "tickets:write",
+    request: (s) => ({ query: `mutation($id: ID!) { updateTicket(id: $id, input: { status: PENDING, assignee: "olga" }) { status assignee } }`, variables: { id: s.id.ticket } }),
+    verify: async (data, s) => {
+      expect(data.updateTicket).toEqual({ status: "PENDING", assignee: "olga" });
+      expect((await prisma().ticket.findUniqueOrThrow({ where: { id: s.raw.ticket.id } })).status).toBe("PENDING");
+    },
+  },
   nodeRow("ApiToken (another)", "admin", (s) => s.id.token, "... on ApiToken { name }", () => ({ name: "agent dispatcher" })),
   nodeRow("Tenant", null, (s) => s.id.tenant, "... on Tenant { name }", () => ({ name: "Scopes" })),
 
@@ -434,6 +466,58 @@ const ROWS: Row[] = [
     verify: async (data, s) => {
       expect(data.updateLeadStatus).toEqual({ status: "WON" });
       expect((await prisma().lead.findUniqueOrThrow({ where: { id: s.raw.lead.id } })).status).toBe("WON");
+    },
+  },
+  {
+    field: "updateLead",
+    kind: "mutation",
+    scope: "leads:write",
+    selection: ["leads:read"],
+    request: (s) => ({
+      query: `mutation($id: ID!) { updateLead(id: $id, input: { score: 91, fieldsPatch: { budget: "5k" } }) { score fields } }`,
+      variables: { id: s.id.lead },
+    }),
+    verify: async (data, s) => {
+      expect(data.updateLead).toEqual({ score: 91, fields: { budget: "5k" } });
+      expect((await prisma().lead.findUniqueOrThrow({ where: { id: s.raw.lead.id } })).score).toBe(91);
+    },
+  },
+  {
+    field: "requestLeadHandoff",
+    kind: "mutation",
+    scope: "leads:write",
+    // The handoff it returns is readable through the "written" grant.
+    request: (s) => ({ query: `mutation($id: ID!) { requestLeadHandoff(id: $id, reason: "matrix") { reason } }`, variables: { id: s.id.lead } }),
+    verify: async (data, s) => {
+      expect(data.requestLeadHandoff).toEqual({ reason: "matrix" });
+      expect((await prisma().conversation.findUniqueOrThrow({ where: { id: s.raw.conversation.id } })).status).toBe("HANDED_OFF");
+    },
+  },
+  {
+    field: "dispatchConversation",
+    kind: "mutation",
+    scope: "conversations:write",
+    // The conversation it returns is readable through the "written" grant.
+    request: (s) => ({
+      query: `mutation($input: DispatchConversationInput!) { dispatchConversation(input: $input) { status customerIdentifier inputValues } }`,
+      variables: { input: { agentId: s.id.agent, channelType: "VOICE", phone: "+48 600 000 001", values: { order_id: "7" } } },
+    }),
+    verify: async (data, s) => {
+      expect(data.dispatchConversation).toEqual({ status: "OPEN", customerIdentifier: "+48600000001", inputValues: { order_id: "7" } });
+      expect(await prisma().conversation.count({ where: { tenantId: s.tenant.id, channelType: "VOICE", agentId: s.raw.agent.id } })).toBe(1);
+    },
+  },
+  {
+    field: "dispatchBatch",
+    kind: "mutation",
+    scope: "conversations:write",
+    request: (s) => ({
+      query: `mutation($input: DispatchBatchInput!) { dispatchBatch(input: $input) { batch { name } conversations { customerIdentifier } skipped { row } } }`,
+      variables: { input: { agentId: s.id.agent, channelType: "VOICE", name: "matrix", rows: [{ phone: "+48600000001" }, { phone: "+48600000002" }] } },
+    }),
+    verify: async (data, s) => {
+      expect(data.dispatchBatch).toEqual({ batch: { name: "matrix" }, conversations: [{ customerIdentifier: "+48600000001" }, { customerIdentifier: "+48600000002" }], skipped: [] });
+      expect(await prisma().dispatchBatch.count({ where: { tenantId: s.tenant.id } })).toBe(1);
     },
   },
 ];

@@ -178,6 +178,44 @@ const CASES: Case[] = [
     expectUnknown: (r) => expectNotFound(r),
   },
   {
+    name: "updateLead(id)",
+    covers: "updateLead(id)",
+    kind: "lead",
+    foreign: (b) => b.id.lead,
+    request: (_own, id) => ({ query: `mutation($id: ID!) { updateLead(id: $id, input: { fieldsPatch: { name: "x" } }) { id } }`, variables: { id } }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "requestLeadHandoff(id)",
+    covers: "requestLeadHandoff(id)",
+    kind: "lead",
+    foreign: (b) => b.id.lead,
+    request: (_own, id) => ({ query: `mutation($id: ID!) { requestLeadHandoff(id: $id) { id } }`, variables: { id } }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "createBooking(input.conversationId)",
+    covers: "createBooking(input.conversationId)",
+    kind: "conversation",
+    foreign: (b) => b.id.conversation,
+    request: (_own, id) => ({
+      query: `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`,
+      variables: { input: { customerName: "x", conversationId: id, startsAt: "2031-01-01T10:00:00Z", endsAt: "2031-01-01T11:00:00Z" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r, "input.conversationId"),
+  },
+  {
+    name: "createBooking(input.leadId)",
+    covers: "createBooking(input.leadId)",
+    kind: "lead",
+    foreign: (b) => b.id.lead,
+    request: (_own, id) => ({
+      query: `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`,
+      variables: { input: { customerName: "x", leadId: id, startsAt: "2031-01-01T10:00:00Z", endsAt: "2031-01-01T11:00:00Z" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r, "input.leadId"),
+  },
+  {
     name: "updateConversation(id)",
     covers: "updateConversation(id)",
     kind: "conversation",
@@ -342,6 +380,28 @@ const CASES: Case[] = [
     request: (_own, id) => ({
       query: `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { secret } }`,
       variables: { input: { name: "sneaky", format: "VELENTS_AGENT", scopes: ["CONVERSATIONS_READ"], agentId: id } },
+    }),
+    expectUnknown: (r) => expectNotFound(r, "input.agentId"),
+  },
+  {
+    name: "dispatchConversation(input.agentId)",
+    covers: "dispatchConversation(input.agentId)",
+    kind: "agent",
+    foreign: (b) => b.id.agent,
+    request: (_own, id) => ({
+      query: `mutation($input: DispatchConversationInput!) { dispatchConversation(input: $input) { id } }`,
+      variables: { input: { agentId: id, channelType: "VOICE", phone: "+48600000001" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r, "input.agentId"),
+  },
+  {
+    name: "dispatchBatch(input.agentId)",
+    covers: "dispatchBatch(input.agentId)",
+    kind: "agent",
+    foreign: (b) => b.id.agent,
+    request: (_own, id) => ({
+      query: `mutation($input: DispatchBatchInput!) { dispatchBatch(input: $input) { batch { id } } }`,
+      variables: { input: { agentId: id, channelType: "VOICE", name: "sneaky", rows: [{ phone: "+48600000001" }] } },
     }),
     expectUnknown: (r) => expectNotFound(r, "input.agentId"),
   },

@@ -14,6 +14,9 @@ export const PREFIX_BY_TYPE = {
   Message: "msg",
   Tag: "tag",
   Booking: "bkg",
+  Handoff: "hof",
+  Ticket: "tkt",
+  DispatchBatch: "batch",
 } as const satisfies Record<string, string>;
 const TYPE_BY_PREFIX = Object.fromEntries(Object.entries(PREFIX_BY_TYPE).map(([type, prefix]) => [prefix, type]));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -6,6 +6,8 @@ import "./types/contact.js";
 import "./types/agent.js";
 import "./types/conversation.js";
 import "./types/message.js";
+import "./types/ticket.js";
+import "./types/dispatch.js";
 import "./types/lead.js";
 import "./types/booking.js";
 import "./types/events.js";

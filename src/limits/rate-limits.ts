@@ -192,6 +192,8 @@ const DIALECT_POLICIES: Record<string, (viewer: Viewer, route: Route | undefined
     ["vorelTenant", viewer.tenant.id],
   ],
   velents: (viewer) => [["velents", viewer.token.id]],
+  // Agent.sa shares Velents' host and its per-token limits (one token per agent).
+  "velents-agent": (viewer) => [["velents", viewer.token.id]],
 };
 
 const WHOSE: Record<PolicyName, string> = {
@@ -231,7 +233,7 @@ function restHeaders(verdict: Verdict, dialect: string | undefined): Record<stri
   return {
     "X-RateLimit-Limit": String(verdict.limit),
     "X-RateLimit-Remaining": String(verdict.remaining),
-    ...(dialect === "velents" ? {} : { "X-RateLimit-Reset": String(Math.ceil((Date.now() + verdict.resetMs) / 1000)) }),
+    ...(dialect === "velents" || dialect === "velents-agent" ? {} : { "X-RateLimit-Reset": String(Math.ceil((Date.now() + verdict.resetMs) / 1000)) }),
     ...(verdict.allowed ? {} : { "Retry-After": String(retryAfterSeconds(verdict)) }),
   };
 }

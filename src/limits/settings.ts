@@ -11,7 +11,7 @@ import type { Plan } from "../generated/prisma/enums.js";
  * - convo:       Convo paths, per tenant and route (600/min)
  * - vorelKey:    Vorel paths, per API key (200/min)
  * - vorelTenant: Vorel paths, per tenant, all keys together (5,000/min)
- * - velents:     Velents Support Center paths, per token (40/min)
+ * - velents:     Velents paths (Support Center and Agent.sa), per token (40/min)
  * - graphql:     /graphql over HTTP and WebSocket, per token, in query-complexity points
  */
 export const POLICY_NAMES = ["anonymous", "veleria", "convo", "vorelKey", "vorelTenant", "velents", "graphql"] as const;

@@ -98,7 +98,7 @@ function forbiddenFailure(format: TokenFormat, canonical: string): Failure {
 
 /** What a caller without a usable token is told to send, in one dialect or in any. */
 function sendATokenMessage(dialect: Dialect | undefined): string {
-  const formats = dialect?.formats ?? (["VELERIA", "CONVO", "VOREL", "VELENTS_SUPPORT"] as TokenFormat[]);
+  const formats = dialect?.formats ?? (Object.keys(TOKEN_FORMATS) as TokenFormat[]);
   return `Send a valid API token: Authorization: Bearer <token> (${formats.map((format) => TOKEN_FORMATS[format].example).join(", or ")})`;
 }
 
@@ -109,6 +109,8 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     routes: dialect.routes.map((route) => ({ route, pattern: compilePath(route.path) })),
   }));
   const byFormat = new Map<TokenFormat, CompiledDialect>(compiled.flatMap((each) => each.dialect.formats.map((format) => [format, each])));
+  const unserved = (Object.keys(TOKEN_FORMATS) as TokenFormat[]).filter((format) => !byFormat.has(format));
+  if (unserved.length > 0) throw new Error(`No REST dialect speaks for ${unserved.join(", ")} tokens`);
   const openApi = new Map(dialects.map((dialect) => [dialect.name, JSON.stringify(openApiDocument(dialect), null, 2)]));
   let yoga: YogaServerInstance<ServerContext, Context>;
 
@@ -153,12 +155,13 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
   function failureOf(errors: readonly GraphQLError[], route: Route, dialect: Dialect, format: TokenFormat, params: Record<string, string>): Failure {
     const first = errors[0]!;
     const code = String(first.extensions.code ?? "INTERNAL_SERVER_ERROR");
-    // "input.ids.1" is about `ids`: the map names fields, not their elements.
-    // A key inside a JSON field ("input.customFields.note") is named under the field's own
-    // REST name ("custom_fields.note").
+    // "input.ids.1" is about `ids`: the map names fields, not their elements. A field of an
+    // element keeps its index ("input.rows.3.phone" is "rows.3.phone": in a batch of a
+    // thousand rows the caller needs to know which). A key inside a JSON field
+    // ("input.customFields.note") is named under the field's own REST name ("custom_fields.note").
     const nameOf = (field: unknown) => {
       if (typeof field !== "string") return undefined;
-      const path = field.replace(/\.\d+|\[\d+\]/g, "");
+      const path = field.replace(/(\.\d+|\[(\d+)\])$/, "").replace(/\[(\d+)\]/g, ".$1");
       if (route.fields?.[path]) return route.fields[path];
       const prefix = Object.keys(route.fields ?? {})
         .filter((key) => path.startsWith(`${key}.`))
@@ -226,12 +229,10 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     const token = bearerToken(request.headers.get("authorization"));
     const format = token ? tokenFormatOf(token) : undefined;
     const target = format ? byFormat.get(format) : undefined;
-    if (!token || !format) return refuseUnauthenticated(pathname, request.method, undefined, meter);
+    if (!token || !format || !target) return refuseUnauthenticated(pathname, request.method, undefined, meter);
     try {
       const viewer = await authenticate(db.prisma, token);
-      if (!viewer) return await refuseUnauthenticated(pathname, request.method, format, meter, target ? "The API token is invalid, revoked or expired" : undefined);
-      // A format with no REST paths yet (Velents Agent.sa): a valid token learns the path is not served.
-      if (!target) return json(404, { error: { code: "NOT_FOUND", message: `No REST paths are served for ${format} tokens yet` } });
+      if (!viewer) return await refuseUnauthenticated(pathname, request.method, format, meter, "The API token is invalid, revoked or expired");
       const { dialect } = target;
       if (!raw) return fail(dialect, { status: 413, code: "PAYLOAD_TOO_LARGE", message: `Request body exceeds ${maxBodyBytes} bytes` });
       const { relative, matches } = routesAt(target, pathname);
