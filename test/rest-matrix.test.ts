@@ -161,7 +161,16 @@ const EXAMPLES: Record<string, Example> = {
   "convo POST /conversations/:id/operator-message": {
     prepare: (rows) => server.db.prisma.conversation.update({ where: { id: rows.Conversation.uuid }, data: { status: "HANDED_OFF" } }),
   },
-  "vorel POST /leads": { body: (rows) => ({ conversation_id: rows.Conversation.uuid, name: "Anna" }) },
+  // The seed's conversations have a lead already, and Vorel allows one per conversation.
+  "vorel POST /leads": {
+    body: (rows) => ({ conversation_id: rows.Conversation.uuid, name: "Anna" }),
+    prepare: (rows) => server.db.prisma.lead.updateMany({ where: { conversationId: rows.Conversation.uuid }, data: { conversationId: null } }),
+  },
+  "vorel PATCH /leads/:id": { body: () => ({ attributes: { budget_min: 900000 } }) },
+  "vorel POST /appointments": {
+    body: () => ({ customer_name: "Amira", customer_phone: "+971501234567", scheduled_start: "2031-05-15T14:00:00+04:00", scheduled_end: "2031-05-15T15:00:00+04:00" }),
+  },
+  "vorel PATCH /appointments/:id": { body: () => ({ location_text: "Marina Walk" }) },
   "vorel PATCH /conversations/:id": { body: () => ({ customer_name: "Anna Nowak" }) },
   "veleria POST /messages/send": { body: (rows) => ({ contact_id: `con_${rows.Contact.uuid}`, channel: "email", content: "Your invoice" }) },
   "veleria POST /bookings": {
@@ -354,6 +363,26 @@ describe("OpenAPI", () => {
       expect(spec.openapi).toBe("3.1.0");
       expect(spec.info.title).toBe(dialect.title);
       expect(spec.servers.map((each) => each.url)).toEqual(dialect.basePaths.map((path) => path || "/"));
+    });
+
+    test("paging parameters are integers, so generated clients take numbers", () => {
+      const paging = Object.values(spec.paths).flatMap((item) =>
+        Object.values(item as Record<string, { parameters?: { name: string; in: string; schema: { type?: string } }[] }>)
+          .flatMap((operation) => operation.parameters ?? [])
+          .filter((parameter) => parameter.in === "query" && ["limit", "offset", "page", "per_page"].includes(parameter.name)),
+      );
+      for (const parameter of paging) expect(parameter.schema.type, parameter.name).toBe("integer");
+    });
+
+    test("names its resources: every component schema is referred to, and every route's answer refers to one", () => {
+      const named = Object.keys(spec.components.schemas).filter((name) => name !== "Error" && name !== "AnonymousError");
+      expect(named.length, "named component schemas").toBeGreaterThan(0);
+      const text = JSON.stringify(spec.paths);
+      for (const name of named) expect(text, name).toContain(`"#/components/schemas/${name}"`);
+      for (const route of dialect.routes) {
+        const answer = (spec.paths[templateOf(route)] as Record<string, any>)[route.method.toLowerCase()].responses[String(route.status ?? 200)];
+        expect(JSON.stringify(answer), `${route.method} ${route.path}`).toContain('"#/components/schemas/');
+      }
     });
 
     test("has exactly one operation per route", () => {

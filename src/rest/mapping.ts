@@ -1,6 +1,7 @@
 // Small translations the dialects share: query strings to GraphQL variables, ids between
 // the dialects' formats and global ids, connections to plain lists.
 import { STATUS_CODES } from "node:http";
+import { z } from "zod";
 import { globalIdOf, rawId } from "../graphql/ids.js";
 import { invalidField, notFoundFailure, type GraphQLData } from "./route.js";
 
@@ -18,6 +19,12 @@ export function intParam(value: string | null): number | string | undefined {
 /** The request's variables without the ones it did not send, so GraphQL reports those as not provided. */
 export const defined = (variables: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(variables).filter(([, value]) => value !== undefined));
+
+/**
+ * How a whole-number query parameter (limit, page, ...) is documented: as an integer, so that
+ * generated clients take numbers. The value itself is read by intParam and checked by the schema.
+ */
+export const integerParam = (min: number, description: string) => z.number().int().min(min).optional().describe(description);
 
 /** A query string value, or undefined when absent or empty. */
 export const param = (value: string | null): string | undefined => (value === null || value === "" ? undefined : value);

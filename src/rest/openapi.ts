@@ -2,9 +2,27 @@
 import { z } from "zod";
 import type { Dialect, Route } from "./route.js";
 
-/** JSON Schema 2020-12 (OpenAPI 3.1's own dialect) without the $schema marker. */
-function jsonSchema(schema: z.ZodType, io: "input" | "output"): Record<string, unknown> {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: "any" });
+/** The dialect's named schemas: each becomes components/schemas/<name>, and routes refer to it. */
+interface Components {
+  registry: z.core.$ZodRegistry<{ id: string }>;
+  /** Filled as routes are rendered: the named schemas they use. */
+  schemas: Record<string, unknown>;
+}
+
+function components(dialect: Dialect): Components {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(dialect.components ?? {})) registry.add(schema, { id });
+  return { registry, schemas: {} };
+}
+
+/**
+ * JSON Schema 2020-12 (OpenAPI 3.1's own dialect) without the $schema marker. Named schemas
+ * (zod puts them under $defs) move to the document's components and are referred to there.
+ */
+function jsonSchema(schema: z.ZodType, io: "input" | "output", named?: Components): Record<string, unknown> {
+  const generated = z.toJSONSchema(schema, { io, unrepresentable: "any", ...(named ? { metadata: named.registry } : {}) });
+  const { $schema: _, $defs, ...rest } = JSON.parse(JSON.stringify(generated).replaceAll('"#/$defs/', '"#/components/schemas/')) as Record<string, unknown>;
+  if (named && $defs) Object.assign(named.schemas, $defs);
   return rest;
 }
 
@@ -31,7 +49,7 @@ const AnonymousError = z
   .object({ error: z.object({ code: z.string().describe("UNAUTHENTICATED or RATE_LIMITED"), message: z.string() }) })
   .describe("The answer to a request without a valid token on a path more than one dialect serves");
 
-function operation(route: Route) {
+function operation(route: Route, named: Components) {
   const parameters = [
     ...Object.entries(route.params?.shape ?? {}).map(([name, schema]) => ({
       name,
@@ -54,7 +72,7 @@ function operation(route: Route) {
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: jsonSchema(route.body, "input") } } } } : {}),
     responses: {
-      [success]: { description: "Success", content: { "application/json": { schema: jsonSchema(route.response, "output") } } },
+      [success]: { description: "Success", content: { "application/json": { schema: jsonSchema(route.response, "output", named) } } },
       ...Object.fromEntries(
         Object.entries(ERROR_STATUSES).map(([status, description]) => [
           status,
@@ -66,10 +84,11 @@ function operation(route: Route) {
 }
 
 export function openApiDocument(dialect: Dialect) {
+  const named = components(dialect);
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of dialect.routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
-    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route);
+    (paths[path] ??= {})[route.method.toLowerCase()] = operation(route, named);
   }
   return {
     openapi: "3.1.0",
@@ -81,7 +100,7 @@ export function openApiDocument(dialect: Dialect) {
     servers: dialect.basePaths.map((url) => ({ url: url || "/" })),
     components: {
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } },
-      schemas: { Error: jsonSchema(dialect.errorSchema, "output"), AnonymousError: jsonSchema(AnonymousError, "output") },
+      schemas: { ...named.schemas, Error: jsonSchema(dialect.errorSchema, "output"), AnonymousError: jsonSchema(AnonymousError, "output") },
     },
     paths,
   };

@@ -73,6 +73,8 @@ export interface Dialect {
   routes: Route[];
   error(failure: Failure): unknown;
   errorSchema: z.ZodType;
+  /** Response schemas the OpenAPI document names (components/schemas/<name>) and its routes refer to. */
+  components?: Record<string, z.ZodType>;
   /** How 422 messages list a GraphQL enum's values in this dialect, e.g. { ChannelType: "whatsapp, voice" }. */
   enumValues?: Record<string, string>;
   /** Otherwise the schema's values are listed, in lower case where the dialect writes them so (default: as the schema does). */

@@ -8,7 +8,7 @@
 // only, and an operator writing into a conversation the assistant still runs would talk over it.
 import { z } from "zod";
 import type { Dialect, GraphQLData, Route } from "../route.js";
-import { bareId, bodyId, intParamAtLeast, nodes, param, pathId, reasonPhrase, vocabulary } from "../mapping.js";
+import { bareId, bodyId, integerParam, intParamAtLeast, nodes, param, pathId, reasonPhrase, vocabulary } from "../mapping.js";
 
 const timestamp = z.string().describe("ISO 8601 date-time");
 const uuid = z.string().describe("uuid");
@@ -26,6 +26,9 @@ const Lead = z.object({
   createdAt: timestamp,
   updatedAt: timestamp,
 });
+
+const LeadStatusChange = z.object({ id: uuid, status: Lead.shape.status, updatedAt: timestamp });
+const BulkResult = z.object({ updated: z.number().int(), skipped: z.number().int().describe("Ids already in that state, or not found") });
 
 const ConversationStatus = z.enum(["OPEN", "HANDED_OFF", "CLOSED"]);
 const ConversationRow = z.object({
@@ -74,8 +77,8 @@ const message = (row: GraphQLData) => ({
 });
 
 const page = z.object({
-  limit: z.string().regex(/^\d+$/).optional().describe("Page size, 1 to 100 (default 50)"),
-  offset: z.string().regex(/^\d+$/).optional().describe("Rows to skip (default 0)"),
+  limit: integerParam(1, "Page size, 1 to 100 (default 50)"),
+  offset: integerParam(0, "Rows to skip (default 0)"),
 });
 const pageVariables = (query: URLSearchParams) => ({
   first: intParamAtLeast("limit", query.get("limit"), 1) ?? 50,
@@ -144,7 +147,7 @@ const routes: Route[] = [
     scopes: ["leads:write"],
     params: idParam,
     body: z.object({ status: Lead.shape.status }),
-    response: z.object({ id: uuid, status: Lead.shape.status, updatedAt: timestamp }),
+    response: LeadStatusChange,
     variables: ({ params, body }) => ({ id: pathId("Lead", params.id!), status: LEAD_STATUS.canonical(body.status) }),
     result: (data) => ({ ...data.updateLeadStatus, id: bareId(data.updateLeadStatus.id), status: LEAD_STATUS.word(data.updateLeadStatus.status) }),
     fields: { id: "id", status: "status" },
@@ -219,7 +222,7 @@ const routes: Route[] = [
       operator: z.string().nullable().optional().describe("For assign: the operator; null unassigns"),
       tagIds: z.array(uuid).optional().describe("For tag and untag"),
     }),
-    response: z.object({ updated: z.number().int(), skipped: z.number().int() }),
+    response: BulkResult,
     variables: ({ body }) => ({
       input: {
         ids: Array.isArray(body.ids) ? body.ids.map((id) => bodyId("Conversation", id)) : body.ids,
@@ -285,6 +288,7 @@ export const convo: Dialect = {
   basePaths: ["/api/v1"],
   routes,
   errorSchema: ErrorBody,
+  components: { Lead, LeadStatusChange, BulkResult, ConversationRow, Conversation, Message, AgentRow, Agent, Channel },
   enumValues: { LeadStatus: LEAD_STATUS.words.join(", ") },
   error: (failure) => ({
     statusCode: failure.status,

@@ -41,7 +41,7 @@
 import { z } from "zod";
 import { BookingStatus as BookingStatuses, ChannelType, ConversationStatus as ConversationStatuses } from "../../generated/prisma/enums.js";
 import { globalIdOf, rawId } from "../../graphql/ids.js";
-import { defined, intParam, nodes, pageOf, param, reasonPhrase } from "../mapping.js";
+import { defined, integerParam, intParam, nodes, pageOf, param, reasonPhrase } from "../mapping.js";
 import { notFoundFailure, type Dialect, type GraphQLData, type RestRequest, type Route } from "../route.js";
 
 const DEFAULT_PAGE_SIZE = 20;
@@ -118,6 +118,7 @@ const Pagination = z.object({
   total_pages: z.number().int(),
 });
 
+const Deletion = z.object({ id: prefixed("con"), deleted: z.literal(true) });
 const one = <T extends z.ZodType>(data: T) => z.object({ success: z.literal(true), data });
 const list = <T extends z.ZodType>(item: T) => z.object({ success: z.literal(true), data: z.array(item), pagination: Pagination });
 
@@ -200,8 +201,8 @@ function listed<T>(connection: GraphQLData, request: RestRequest, shape: (row: G
 }
 
 const page = z.object({
-  page: z.string().regex(/^\d+$/).optional().describe("Page number, from 1 (default 1)"),
-  per_page: z.string().regex(/^\d+$/).optional().describe(`Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
+  page: integerParam(1, "Page number, from 1 (default 1)"),
+  per_page: integerParam(1, `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
 });
 const pageFields = { first: "per_page", offset: "page" };
 
@@ -299,7 +300,7 @@ const routes: Route[] = [
     summary: "Delete a contact (and its bookings)",
     scopes: ["contacts:write"],
     params: idParam("con"),
-    response: one(z.object({ id: prefixed("con"), deleted: z.literal(true) })),
+    response: one(Deletion),
     variables: ({ params }) => ({ id: pathId("Contact", params.id!) }),
     result: (data) => ({ success: true, data: { id: data.deleteContact, deleted: true } }),
     fields: { id: "id" },
@@ -434,6 +435,7 @@ export const veleria: Dialect = {
   basePaths: ["/api/v1", "/v1"],
   routes,
   errorSchema: ErrorBody,
+  components: { Contact, Booking, Conversation, OutboundMessage, Pagination, Deletion },
   enumCase: "lower",
   error: (failure) => ({
     success: false,

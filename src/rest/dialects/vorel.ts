@@ -60,7 +60,7 @@ import { z } from "zod";
 import { invalidField, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
 import { formatPrismaCursor } from "@pothos/plugin-prisma";
 import { globalIdOf } from "../../graphql/ids.js";
-import { bareId, bodyId, defined, intParamAtLeast, nodes, param, pathId, vocabulary } from "../mapping.js";
+import { bareId, bodyId, defined, integerParam, intParamAtLeast, nodes, param, pathId, vocabulary } from "../mapping.js";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 date-time, UTC");
 const uuid = z.guid();
@@ -307,7 +307,7 @@ const idParam = z.object({ id: uuid });
 
 /** Vorel's cursor pages: `limit` 1-100 (default 25) and `cursor`, the id of the previous page's last row. */
 const LIST_QUERY = z.object({
-  limit: z.string().regex(/^\d+$/).optional().describe("Page size, 1 to 100 (default 25; larger values are served as 100)"),
+  limit: integerParam(1, "Page size, 1 to 100 (default 25; larger values are served as 100)"),
   cursor: uuid.optional().describe("next_cursor of the previous page; omit for the first page"),
 });
 const DEFAULT_LIMIT = 25;
@@ -344,6 +344,24 @@ function page(connection: GraphQLData, shape: (row: GraphQLData) => Record<strin
 /** Vorel's `language` for an outbound message. */
 const MESSAGE_LANGUAGES = ["ar", "en", "mixed"] as const;
 const MAX_TEXT = 4_096;
+
+const Handoff = z.object({
+  handoff_id: uuid,
+  lead_id: uuid,
+  conversation_id: uuid,
+  conversation_status: z.enum(["awaiting_human"]),
+  notified_channel: z
+    .enum(["slack", "email"])
+    .nullable()
+    .describe("Always null: this service sends no Slack or email itself; the handoff reaches subscribers and webhooks as an event"),
+});
+
+const SentMessage = z.object({
+  message_id: uuid,
+  sequence_number: z.number().int().min(1),
+  sent_at: timestamp.describe("When the message was stored and queued"),
+  mocked: z.boolean().describe("Always true here: this service queues the message for a channel worker and talks to no provider itself"),
+});
 
 const routes: Route[] = [
   {
@@ -412,8 +430,10 @@ const routes: Route[] = [
     scopes: ["read"],
     query: LIST_QUERY.extend({
       stale_for_days: z
-        .string()
-        .regex(/^\d+$/)
+        .number()
+        .int()
+        .min(1)
+        .max(365)
         .optional()
         .describe("1 to 365: only qualified leads whose conversation's last message is older than this many days, or has none"),
     }),
@@ -474,16 +494,7 @@ const routes: Route[] = [
       reason: z.string().max(200).optional().describe("e.g. no-response-7d"),
       summary: z.string().max(1_000).optional(),
     }),
-    response: z.object({
-      handoff_id: uuid,
-      lead_id: uuid,
-      conversation_id: uuid,
-      conversation_status: z.enum(["awaiting_human"]),
-      notified_channel: z
-        .enum(["slack", "email"])
-        .nullable()
-        .describe("Always null: this service sends no Slack or email itself; the handoff reaches subscribers and webhooks as an event"),
-    }),
+    response: Handoff,
     variables: ({ params, body }) => defined({ id: pathId("Lead", params.id!), reason: body.reason, summary: body.summary }),
     result: ({ requestLeadHandoff: handoff }) => ({
       handoff_id: bareId(handoff.id),
@@ -667,12 +678,7 @@ const routes: Route[] = [
       text: z.string().min(1).max(MAX_TEXT),
       language: z.enum(MESSAGE_LANGUAGES).optional().describe("Accepted and checked; the message is stored as written, whatever its language"),
     }),
-    response: z.object({
-      message_id: uuid,
-      sequence_number: z.number().int().min(1),
-      sent_at: timestamp.describe("When the message was stored and queued"),
-      mocked: z.boolean().describe("Always true here: this service queues the message for a channel worker and talks to no provider itself"),
-    }),
+    response: SentMessage,
     variables: ({ params, body }) => {
       if (typeof body.text === "string" && body.text.length > MAX_TEXT) {
         throw invalidField("text", `must be at most ${MAX_TEXT} characters`);
@@ -734,6 +740,7 @@ export const vorel: Dialect = {
   routes,
   errorSchema: ErrorBody,
   error,
+  components: { Conversation, Lead, Handoff, Appointment, SentMessage },
   enumValues: {
     ChannelType: CHANNEL_SLUGS.join(", "),
     LeadStatus: LEAD_STATUS.words.join(", "),
