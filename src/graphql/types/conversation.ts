@@ -17,7 +17,6 @@ import { ContactRef } from "./contact.js";
 import { ChannelTypeEnum, ConversationStatusEnum, DeliveryStatusEnum, MessageRoleEnum, SentimentEnum } from "./enums.js";
 
 const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
-const oldestFirst = [{ createdAt: "asc" as const }, { id: "asc" as const }];
 
 export const TagRef = builder.prismaNode("Tag", {
   id: { field: "id" },
@@ -85,8 +84,8 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     messages: t.relatedConnection("messages", {
       cursor: "id",
       totalCount: true,
-      description: "The full transcript, oldest first.",
-      query: { orderBy: oldestFirst },
+      description: "The full transcript, in the order the messages were stored (their sequence).",
+      query: { orderBy: { sequence: "asc" } },
     }),
     lastMessages: t.field({
       type: [MessageRef],
