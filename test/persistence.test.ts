@@ -2,7 +2,7 @@
 // database in a directory of its own, and on PostgreSQL in a schema of its own. Then the
 // admin CLI, run the way a user runs it.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -272,6 +272,16 @@ describe.concurrent("restart", () => {
         expect(scopes!.split(",").sort()).toEqual(
           [...DATA_SCOPES.filter((s) => s.endsWith(":read")), "leads:write"].sort(),
         );
+
+        // Ids as the API writes them (agt_…) or bare; anything else is a usage error, not a stack trace.
+        const [malformed, unknownAgent] = await Promise.all([
+          cli(["tokens:revoke", "--tenant", "cli-co", "--id", "not-a-token-id"], dir),
+          cli(["tokens:create", "--tenant", "cli-co", "--name", "Agent", "--format", "velents_agent", "--agent", `agt_${randomUUID()}`, "--scopes", "dispatch"], dir),
+        ]);
+        expect(malformed.code).toBe(2);
+        expect(malformed.stderr).toContain("--id is a token's uuid or tok_ id");
+        expect(unknownAgent.code).toBe(2);
+        expect(unknownAgent.stderr).toContain("No such agent in this tenant");
 
         const revoked = await cli(["tokens:revoke", "--tenant", "cli-co", "--id", `tok_${id}`], dir);
         expectExitedCleanly(expect, revoked);

@@ -25,6 +25,7 @@ const PREFIX = {
   message: "msg",
   tag: "tag",
   booking: "bkg",
+  ticket: "tkt",
 } as const;
 type Kind = keyof typeof PREFIX;
 
@@ -176,6 +177,31 @@ const CASES: Case[] = [
     foreign: (b) => b.id.lead,
     request: (_own, id) => ({ query: `mutation($id: ID!) { updateLeadStatus(id: $id, status: LOST) { id status } }`, variables: { id } }),
     expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "tickets(ids)",
+    covers: "tickets(ids)",
+    kind: "ticket",
+    foreign: (b) => b.id.ticket,
+    request: (_own, id) => ({ query: `query($ids: [ID!]) { tickets(ids: $ids) { totalCount edges { node { id } } } }`, variables: { ids: [id] } }),
+    expectUnknown: expectEmptyList("tickets"),
+    control: (r) => expect(r.data?.tickets.totalCount).toBe(1),
+  },
+  {
+    name: "updateTicket(id)",
+    covers: "updateTicket(id)",
+    kind: "ticket",
+    foreign: (b) => b.id.ticket,
+    request: (_own, id) => ({ query: `mutation($id: ID!) { updateTicket(id: $id, input: { priority: URGENT }) { id } }`, variables: { id } }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "createTicket(input.contactId)",
+    covers: "createTicket(input.contactId)",
+    kind: "contact",
+    foreign: (b) => b.id.contact,
+    request: (_own, id) => ({ query: `mutation($input: CreateTicketInput!) { createTicket(input: $input) { id } }`, variables: { input: { subject: "x", contactId: id } } }),
+    expectUnknown: (r) => expectNotFound(r, "input.contactId"),
   },
   {
     name: "updateLead(id)",

@@ -150,7 +150,8 @@ describe("the Support Center's typical flow", () => {
       [{ type: "agent", name: "olga" }, "Refunded today."],
       [{ type: "customer", name: "Ada" }, "Thanks!"],
     ]);
-    expect(thread.body.meta).toEqual({ total: 4 });
+    // The total counts what the history shows, so a client paging until it has `total` stops.
+    expect(thread.body.meta).toEqual({ total: 3 });
   });
 
   test("cnv_ ids address any conversation of the tenant: a WhatsApp thread's history and replies", async () => {

@@ -9,6 +9,7 @@ import { loadConfig } from "../config.js";
 import { openDatabase, type Database } from "../db/client.js";
 import { createMigration, migrationsDir } from "../db/migrations.js";
 import type { Plan, TokenFormat } from "../generated/prisma/enums.js";
+import { uuidOf } from "../graphql/ids.js";
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -18,7 +19,7 @@ Tenants
 
 API tokens (the token is printed once; only its hash is stored)
   tokens:create  --tenant <slug> --name <name> --format <format> --scopes <list>
-                 [--expires <ISO date-time>] [--agent <agent uuid>]
+                 [--expires <ISO date-time>] [--agent <agent uuid or agt_ id>]
       <format>  veleria | convo | vorel | velents_support | velents_agent
       <list>    comma-separated canonical scopes (contacts:read, leads:write, admin, ...),
                 the format's own names (Vorel: read, appointments:write, ...), or "all"
@@ -116,9 +117,11 @@ async function run(argv: string[]): Promise<void> {
         throw new UsageError("--expires must be a future ISO date-time");
       }
       if (format === "VELENTS_AGENT" && !values.agent) throw new UsageError("velents_agent tokens need --agent");
+      const agentId = values.agent === undefined ? undefined : uuidOf("Agent", values.agent);
+      if (values.agent !== undefined && !agentId) throw new UsageError("--agent is an agent's uuid or agt_ id");
       await withDatabase(async (db) => {
         const tenant = await tenantBySlug(db, required(values, "tenant"));
-        if (values.agent && !(await db.prisma.agent.findFirst({ where: { id: values.agent, tenantId: tenant.id } }))) {
+        if (agentId && !(await db.prisma.agent.findFirst({ where: { id: agentId, tenantId: tenant.id } }))) {
           throw new UsageError("No such agent in this tenant");
         }
         const { token, secret } = await issueToken(db.prisma, {
@@ -127,7 +130,7 @@ async function run(argv: string[]): Promise<void> {
           format,
           scopes,
           expiresAt,
-          agentId: values.agent ?? null,
+          agentId: agentId ?? null,
         });
         console.error(`Created token ${token.id} (${format}) with scopes: ${scopes.join(" ")}`);
         console.error("The token is shown this once only:");
@@ -145,7 +148,8 @@ async function run(argv: string[]): Promise<void> {
       });
       return;
     case "tokens:revoke": {
-      const id = required(values, "id").replace(/^tok_/, "");
+      const id = uuidOf("ApiToken", required(values, "id"));
+      if (!id) throw new UsageError("--id is a token's uuid or tok_ id");
       await withDatabase(async (db) => {
         const tenant = await tenantBySlug(db, required(values, "tenant"));
         const token = await db.prisma.apiToken.findFirst({ where: { id, tenantId: tenant.id } });

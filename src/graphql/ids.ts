@@ -47,8 +47,15 @@ export function globalIdOf(typename: keyof typeof PREFIX_BY_TYPE, raw: string): 
   return UUID.test(raw) ? encodeId(typename, raw) : undefined;
 }
 
+/** The uuid a global id of this type or a bare uuid names (what the CLI takes), or undefined. */
+export function uuidOf(typename: keyof typeof PREFIX_BY_TYPE, value: string): string | undefined {
+  const raw = value.startsWith(`${PREFIX_BY_TYPE[typename]}_`) ? rawId(value) : value;
+  return UUID.test(raw) ? raw : undefined;
+}
+
 /** Validation for a global id argument, so a malformed one is reported with its argument path. */
 export function idOf(typename: keyof typeof PREFIX_BY_TYPE) {
   const prefix = PREFIX_BY_TYPE[typename];
-  return z.string().regex(new RegExp(`^${prefix}_${UUID.source.slice(1, -1)}$`), `must be a ${typename} id (${prefix}_…)`);
+  const article = /^[AEIOU]/.test(typename) ? "an" : "a";
+  return z.string().regex(new RegExp(`^${prefix}_${UUID.source.slice(1, -1)}$`), `must be ${article} ${typename} id (${prefix}_…)`);
 }

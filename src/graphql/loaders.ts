@@ -20,12 +20,12 @@ export function createLoaders(prisma: PrismaClient, tenantId: string): Loaders {
             SELECT "id", "tenantId", "conversationId", "sequence", "role"::text AS "role", "content",
                    "deliveryStatus"::text AS "deliveryStatus", "deliveryError", "deliveryReportedAt", "createdAt"
             FROM (
-              SELECT m.*, row_number() OVER (PARTITION BY m."conversationId" ORDER BY m."sequence" DESC) AS rank
+              SELECT m.*, row_number() OVER (PARTITION BY m."conversationId" ORDER BY m."createdAt" DESC, m."sequence" DESC) AS rank
               FROM "Message" m
               WHERE m."tenantId" = ${tenantId}::uuid AND m."conversationId" = ANY(${conversationIds as string[]}::uuid[])
             ) ranked
             WHERE rank <= ${count}
-            ORDER BY "conversationId", "sequence" ASC`;
+            ORDER BY "createdAt" ASC, "sequence" ASC`;
           const grouped = new Map<string, Message[]>(conversationIds.map((id) => [id, []]));
           for (const row of rows) grouped.get(row.conversationId)?.push(row);
           return conversationIds.map((id) => grouped.get(id) ?? []);

@@ -27,7 +27,7 @@ function jsonSchema(schema: z.ZodType, io: "input" | "output", named?: Component
 }
 
 const ERROR_STATUSES: Record<number, string> = {
-  400: "Malformed request body",
+  400: "Malformed request: a body that is not a JSON object, or a query parameter the platform documents a 400 for (Vorel's stale_for_days)",
   401: "Missing, invalid, revoked or expired token",
   403: "The token lacks a required scope (named in the body)",
   404: "Unknown path, or a resource that does not exist or belongs to another tenant",

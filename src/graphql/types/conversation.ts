@@ -84,8 +84,12 @@ export const ConversationRef = builder.prismaNode("Conversation", {
     messages: t.relatedConnection("messages", {
       cursor: "id",
       totalCount: true,
-      description: "The full transcript, in the order the messages were stored (their sequence).",
-      query: { orderBy: { sequence: "asc" } },
+      description: "The full transcript, oldest first (messages with the same time in the order they were stored); `roles` keeps only those roles, totalCount included.",
+      args: { roles: t.arg({ type: [MessageRoleEnum], validate: z.array(z.string()).max(4).nullish() }) },
+      query: (args) => ({
+        where: args.roles ? { role: { in: args.roles } } : {},
+        orderBy: [{ createdAt: "asc" as const }, { sequence: "asc" as const }],
+      }),
     }),
     lastMessages: t.field({
       type: [MessageRef],
@@ -356,7 +360,8 @@ builder.mutationFields((t) => ({
         return await publishAfter(ctx, created, (row) => conversationEvent("CREATED", row));
       } catch (error) {
         if (prismaErrorCode(error) === "P2002") {
-          throw conflict(`A ${input.channelType} conversation with this customer identifier already exists`);
+          // No enum word in the message: the REST dialects pass it on in their own vocabularies.
+          throw conflict("A conversation on this channel with this customer identifier already exists");
         }
         throw error;
       }

@@ -279,8 +279,11 @@ async function reopen(tx: Prisma.TransactionClient, tenantId: string, id: string
   return reopened[0];
 }
 
-const inProgress = (channelType: ChannelType, phone: string, status: string) =>
-  `A ${channelType} conversation with ${phone} is ${status}: it can be dispatched again once it is CLOSED`;
+/**
+ * No enum word in it: the REST dialects pass this message on, and each has its own words for
+ * channels and statuses (the GraphQL caller has the skip's `reason` and the conversation).
+ */
+const inProgress = (phone: string) => `The conversation with ${phone} on this channel is still in progress: dispatch again once it has ended`;
 
 /**
  * Runs a dispatch's transaction: a unique key taken meanwhile (another dispatch to the same
@@ -313,7 +316,7 @@ async function dispatchConversation(ctx: Context, input: DispatchInput) {
       });
       if (existing) {
         const reopened = existing.status === "CLOSED" ? await reopen(tx, ctx.tenantId, existing.id, data) : undefined;
-        if (!reopened) throw conflict(inProgress(channelType, phone, existing.status === "CLOSED" ? "OPEN" : existing.status));
+        if (!reopened) throw conflict(inProgress(phone));
         return { type: "UPDATED" as const, conversation: reopened };
       }
       const created = await tx.conversation.create({
@@ -365,7 +368,7 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
           const conversation = atPhone.get(row.phone);
           if (!conversation) toCreate.push(row);
           else if (conversation.status === "CLOSED") toReopen.push({ ...row, id: conversation.id });
-          else skipped.push({ row: row.row, phone: row.phone, reason: "IN_PROGRESS", message: inProgress(channelType, row.phone, conversation.status) });
+          else skipped.push({ row: row.row, phone: row.phone, reason: "IN_PROGRESS", message: inProgress(row.phone) });
         }
 
         const dispatched: (DispatchedRow & { type: "CREATED" | "UPDATED"; facts: Prisma.ConversationGetPayload<{ select: typeof conversationFacts }> })[] = [];
@@ -391,7 +394,7 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
         for (const row of toReopen) {
           const reopened = await reopen(tx, ctx.tenantId, row.id, runData(agentId, row.values, input.webhook, batch.id));
           if (!reopened) {
-            skipped.push({ row: row.row, phone: row.phone, reason: "IN_PROGRESS", message: inProgress(channelType, row.phone, "OPEN") });
+            skipped.push({ row: row.row, phone: row.phone, reason: "IN_PROGRESS", message: inProgress(row.phone) });
             continue;
           }
           const { number, ...facts } = reopened;

@@ -77,7 +77,7 @@ const message = (row: GraphQLData) => ({
 });
 
 const page = z.object({
-  limit: integerParam(1, "Page size, 1 to 100 (default 50)"),
+  limit: integerParam(1, "Page size, 1 to 100 (default 50; larger values are served as 100)"),
   offset: integerParam(0, "Rows to skip (default 0)"),
 });
 const pageVariables = (query: URLSearchParams) => ({

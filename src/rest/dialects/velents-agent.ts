@@ -62,7 +62,8 @@ const phone = z
   .regex(/^\+?[0-9][0-9 ().-]{5,24}$/)
   .describe("The customer's phone, E.164 recommended");
 const values = z.record(z.string(), z.unknown()).describe("Free key/values handed to the agent");
-const channelId = z.literal([1, 3]).describe(`Agent.sa's channel: ${CHANNEL_IDS}`);
+// JSON Schema `integer`, so generated clients type it as one (zod would say number).
+const channelId = z.literal([1, 3]).meta({ type: "integer" }).describe(`Agent.sa's channel: ${CHANNEL_IDS}`);
 const Webhook = z
   .object({
     link: z.string().describe("http or https URL the conversation's lifecycle events are POSTed to"),
@@ -73,10 +74,13 @@ const Webhook = z
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
-/** `channel_id` as a ChannelType; absent passes on (the schema reports it missing), anything else is a 422. */
+/**
+ * `channel_id` as a ChannelType; absent passes on (the schema reports it missing), anything
+ * else is a 422. A numeric string ("3") counts, as Laravel's integer rule takes one.
+ */
 function channelType(value: unknown): string | undefined {
   if (value === undefined) return undefined;
-  const type = CHANNEL_OF_ID.get(value);
+  const type = CHANNEL_OF_ID.get(typeof value === "string" && /^\d{1,3}$/.test(value) ? Number(value) : value);
   if (!type) throw invalidField("channel_id", `must be ${CHANNEL_IDS}`);
   return type;
 }

@@ -47,11 +47,11 @@
 //   `{ data: { id, author: { type: "customer", name }, body, created_at } }`: a customer reply
 //   (role USER), not queued for delivery. The route reads the conversation's customer name for
 //   the answer (it grants conversations:read to its operation for that).
-// - GET …/{Conversation}/history: oldest first (by the order messages were stored); USER is
+// - GET …/{Conversation}/history: oldest first (same-time messages in stored order); USER is
 //   the customer, ASSISTANT and OPERATOR are the agent (named by the AI agent's name, or the
 //   conversation's assigned operator: messages do not record which operator wrote them; the
 //   route grants agents:read to its operation for the agent's name only); SYSTEM notes are
-//   left out. 100 messages a page: `meta: { total }` counts every message (SYSTEM included) and
+//   left out. 100 messages a page: `meta: { total }` counts the messages shown (no SYSTEM) and
 //   `links.next` is the next page's path (`?after=<msg_ id>`), null on the last.
 // - 422 messages in Laravel's words: "The subject field is required." (absent, null or blank),
 //   otherwise "The <field, underscores as spaces> field <rule>." (e.g. "must be one of: low,
@@ -401,7 +401,7 @@ const routes: Route[] = [
     query: z.object({ after: publicId("Message").optional().describe("links.next carries it: the last message of the previous page") }),
     response: z.object({
       data: z.array(HistoryEntry),
-      meta: z.object({ total: z.number().int().describe("Messages in the conversation, SYSTEM notes included") }),
+      meta: z.object({ total: z.number().int().describe("Messages in the history, SYSTEM notes left out as in `data`") }),
       links: z.object({ next: z.string().nullable().describe(`The next ${HISTORY_PAGE} messages; null on the last page`) }),
     }),
     variables: ({ params, query }) => {
@@ -415,11 +415,11 @@ const routes: Route[] = [
     result: (data, { params }) => {
       const conversation = data.conversation;
       if (!conversation) throw missing("Conversation");
+      // SYSTEM notes are not asked for (the operation names the roles shown), so totals and pages agree.
       const messages = nodes(conversation.messages);
       const last = messages[messages.length - 1];
-      const shown = messages.filter((message) => message.role !== "SYSTEM");
       const next = conversation.messages.pageInfo.hasNextPage && last ? `/Company/Conversation/${params.Conversation}/history?after=${publicIdOf("Message", last.id)}` : null;
-      return { data: shown.map((message) => historyEntry(message, conversation)), meta: { total: conversation.messages.totalCount }, links: { next } };
+      return { data: messages.map((message) => historyEntry(message, conversation)), meta: { total: conversation.messages.totalCount }, links: { next } };
     },
     fields: { id: "Conversation", after: "after" },
   },

@@ -202,7 +202,7 @@ function listed<T>(connection: GraphQLData, request: RestRequest, shape: (row: G
 
 const page = z.object({
   page: integerParam(1, "Page number, from 1 (default 1)"),
-  per_page: integerParam(1, `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE})`),
+  per_page: integerParam(1, `Page size, 1 to ${MAX_PAGE_SIZE} (default ${DEFAULT_PAGE_SIZE}; larger values are served as ${MAX_PAGE_SIZE})`),
 });
 const pageFields = { first: "per_page", offset: "page" };
 

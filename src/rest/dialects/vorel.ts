@@ -1,7 +1,9 @@
 // Vorel Public API v1 (docs.vorel.ai): snake_case JSON, bare uuids, `vapk_live_` keys whose
 // scope names (read, leads:write, appointments:write) map onto canonical scopes in
 // src/auth/scopes.ts; canonical names are accepted too, and creating a conversation needs the
-// canonical conversations:write (Vorel documents no scope for it).
+// canonical conversations:write (Vorel documents no scope for it). Each GET needs just the
+// canonical read scope of what it reads (leads:read, bookings:read, conversations:read), which
+// Vorel's `read` grants; a 403 names `read`, Vorel's narrowest name for it.
 //
 // Every rule is the schema's: this file renames fields, translates channel slugs and status
 // case, and turns bare uuids into global ids; GraphQL validates, checks scopes and tenancy.
@@ -427,7 +429,7 @@ const routes: Route[] = [
     path: "/leads",
     operation: "VorelListLeads",
     summary: "List leads, newest first (cursor pages); stale_for_days keeps qualified leads gone quiet",
-    scopes: ["read"],
+    scopes: ["leads:read"],
     query: LIST_QUERY.extend({
       stale_for_days: z
         .number()
@@ -450,7 +452,7 @@ const routes: Route[] = [
     path: "/leads/:id",
     operation: "VorelGetLead",
     summary: "Get a lead",
-    scopes: ["read"],
+    scopes: ["leads:read"],
     params: idParam,
     response: Lead,
     variables: ({ params }) => ({ id: pathId("Lead", params.id!) }),
@@ -510,7 +512,7 @@ const routes: Route[] = [
     path: "/appointments",
     operation: "VorelListAppointments",
     summary: "List appointments, latest start first (cursor pages)",
-    scopes: ["read"],
+    scopes: ["bookings:read"],
     query: LIST_QUERY,
     response: cursorPage(Appointment),
     variables: ({ query }) => defined(pageVariables(query, "Booking")),
@@ -562,7 +564,7 @@ const routes: Route[] = [
     path: "/appointments/:id",
     operation: "VorelGetAppointment",
     summary: "Get an appointment",
-    scopes: ["read"],
+    scopes: ["bookings:read"],
     params: idParam,
     response: Appointment,
     variables: ({ params }) => ({ id: pathId("Booking", params.id!) }),
@@ -617,7 +619,7 @@ const routes: Route[] = [
     path: "/conversations",
     operation: "VorelListConversations",
     summary: "List conversations, newest first (cursor pages)",
-    scopes: ["read"],
+    scopes: ["conversations:read"],
     query: LIST_QUERY,
     response: cursorPage(Conversation),
     variables: ({ query }) => defined(pageVariables(query, "Conversation")),
@@ -629,7 +631,7 @@ const routes: Route[] = [
     path: "/conversations/:id",
     operation: "VorelGetConversation",
     summary: "Get a conversation (its header; no transcript)",
-    scopes: ["read"],
+    scopes: ["conversations:read"],
     params: idParam,
     response: Conversation,
     variables: ({ params }) => ({ id: pathId("Conversation", params.id!) }),
