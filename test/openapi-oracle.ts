@@ -3,6 +3,7 @@
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { expect } from "vitest";
+import { startTestServer, type TestServer } from "./harness.js";
 
 export interface OpenApiDocument {
   openapi: string;
@@ -34,6 +35,13 @@ export interface OpenApiOracle {
 }
 
 /** Fetches the documents the service serves at /openapi/<dialect>.json. */
+/** A test server for a REST test file: its origin, and the served documents of `dialects` as oracles. */
+export async function startRestTestServer(dialects: string[]): Promise<{ server: TestServer; origin: string; oracle: OpenApiOracle }> {
+  const server = await startTestServer();
+  const origin = new URL(server.url).origin;
+  return { server, origin, oracle: await openApiOracle(origin, dialects) };
+}
+
 export async function openApiOracle(origin: string, dialects: string[]): Promise<OpenApiOracle> {
   const ajv = new Ajv({ strict: false, allErrors: true });
   withFormats(ajv);

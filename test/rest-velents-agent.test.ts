@@ -10,17 +10,15 @@ import type { Scope } from "../src/auth/scopes.js";
 import { TOKEN_FORMATS } from "../src/auth/tokens.js";
 import { issueToken } from "../src/auth/viewer.js";
 import { seedTenant, snapshot, type Seed } from "./fixtures.js";
-import { expectError, startTestServer, waitUntil, type TestServer } from "./harness.js";
-import { openApiOracle, restRequest, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import { expectError, waitUntil, type TestServer } from "./harness.js";
+import { restRequest, startRestTestServer, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
 let oracle: OpenApiOracle;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  origin = new URL(server.url).origin;
-  oracle = await openApiOracle(origin, ["velents-agent"]);
+  ({ server, origin, oracle } = await startRestTestServer(["velents-agent"]));
 });
 afterAll(() => server?.close());
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES, dialectScopeName, toCanonicalScopes } from "../src/auth/scopes.js";
 import { abilitiesOf, paginated, paginatedSchema, velents } from "../src/rest/dialects/velents.js";
 import { z } from "zod";
-import { startTestServer, type TestServer } from "./harness.js";
-import { openApiOracle, restRequest, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import type { TestServer } from "./harness.js";
+import { restRequest, startRestTestServer, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
@@ -15,9 +15,7 @@ let oracle: OpenApiOracle;
 let openApi: OpenApiDocument;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  origin = new URL(server.url).origin;
-  oracle = await openApiOracle(origin, ["velents"]);
+  ({ server, origin, oracle } = await startRestTestServer(["velents"]));
   openApi = oracle.documents.get("velents")!;
 });
 afterAll(() => server?.close());

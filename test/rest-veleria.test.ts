@@ -4,9 +4,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES } from "../src/auth/scopes.js";
-import { openApiOracle, restRequest, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import { restRequest, startRestTestServer, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 import { snapshot } from "./fixtures.js";
-import { startTestServer, type TestServer, type TestTenant } from "./harness.js";
+import type { TestServer, TestTenant } from "./harness.js";
 
 let server: TestServer;
 let origin: string;
@@ -15,9 +15,7 @@ let oracle: OpenApiOracle;
 let spec: OpenApiDocument;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  origin = new URL(server.url).origin;
-  oracle = await openApiOracle(origin, ["veleria"]);
+  ({ server, origin, oracle } = await startRestTestServer(["veleria"]));
   spec = oracle.documents.get("veleria")!;
 });
 afterAll(() => server?.close());

@@ -8,17 +8,15 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
 import { toCanonicalScopes } from "../src/auth/scopes.js";
 import { snapshot } from "./fixtures.js";
-import { startTestServer, waitUntil, type TestServer, type TestTenant } from "./harness.js";
-import { openApiOracle, restRequest, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import { waitUntil, type TestServer, type TestTenant } from "./harness.js";
+import { restRequest, startRestTestServer, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
 let oracle: OpenApiOracle;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  origin = new URL(server.url).origin;
-  oracle = await openApiOracle(origin, ["vorel"]);
+  ({ server, origin, oracle } = await startRestTestServer(["vorel"]));
 });
 afterAll(() => server?.close());
 

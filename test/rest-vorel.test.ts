@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { toCanonicalScopes } from "../src/auth/scopes.js";
 import { snapshot } from "./fixtures.js";
-import { startTestServer, type TestServer, type TestTenant } from "./harness.js";
-import { openApiOracle, restRequest, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import type { TestServer, TestTenant } from "./harness.js";
+import { restRequest, startRestTestServer, type OpenApiDocument, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
@@ -14,9 +14,7 @@ let oracle: OpenApiOracle;
 let openApi: OpenApiDocument;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  origin = new URL(server.url).origin;
-  oracle = await openApiOracle(origin, ["vorel"]);
+  ({ server, origin, oracle } = await startRestTestServer(["vorel"]));
   openApi = oracle.documents.get("vorel")!;
 });
 afterAll(() => server?.close());

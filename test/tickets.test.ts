@@ -7,17 +7,15 @@ import WebSocket from "ws";
 import { toCanonicalScopes, type Scope } from "../src/auth/scopes.js";
 import { globalIdOfPublicId, publicIdOf } from "../src/rest/mapping.js";
 import { seedTenant, snapshot } from "./fixtures.js";
-import { startTestServer, waitUntil, type TestServer } from "./harness.js";
-import { openApiOracle, restRequest, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
+import { waitUntil, type TestServer } from "./harness.js";
+import { restRequest, startRestTestServer, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
 let origin: string;
 let oracle: OpenApiOracle;
 
 beforeAll(async () => {
-  server = await startTestServer();
-  origin = new URL(server.url).origin;
-  oracle = await openApiOracle(origin, ["velents"]);
+  ({ server, origin, oracle } = await startRestTestServer(["velents"]));
 });
 afterAll(() => server?.close());
 
