@@ -135,27 +135,25 @@ const conversation = (row: GraphQLData) => ({
 });
 
 const Batch = z.object({
-  data: z.object({
-    id: uuid.describe("The batch's id"),
-    name: z.string(),
-    channel_id: channelId,
-    total: z.number().int().describe("Rows received"),
-    dispatched: z.array(
-      DispatchedConversation.extend({
-        row: z.number().int().describe("The row's index in `rows`, from 0"),
-        reopened: z.boolean().describe("A closed conversation with this phone was reopened rather than a new one created"),
-      }),
-    ),
-    skipped: z.array(
-      z.object({
-        row: z.number().int(),
-        phone: z.string(),
-        reason: z.enum(["in_progress", "duplicate"]).describe("in_progress: its conversation is open or handed off; duplicate: an earlier row has the phone"),
-        message: z.string(),
-      }),
-    ),
-    created_at: dateTime,
-  }),
+  id: uuid.describe("The batch's id"),
+  name: z.string(),
+  channel_id: channelId,
+  total: z.number().int().describe("Rows received"),
+  dispatched: z.array(
+    DispatchedConversation.extend({
+      row: z.number().int().describe("The row's index in `rows`, from 0"),
+      reopened: z.boolean().describe("A closed conversation with this phone was reopened rather than a new one created"),
+    }),
+  ),
+  skipped: z.array(
+    z.object({
+      row: z.number().int(),
+      phone: z.string(),
+      reason: z.enum(["in_progress", "duplicate"]).describe("in_progress: its conversation is open or handed off; duplicate: an earlier row has the phone"),
+      message: z.string(),
+    }),
+  ),
+  created_at: dateTime,
 });
 
 function batch({ dispatchBatch: result }: GraphQLData, request: RestRequest) {
@@ -174,16 +172,14 @@ function batch({ dispatchBatch: result }: GraphQLData, request: RestRequest) {
 }
 
 const Agent = z.object({
-  data: z.object({
-    id: z.number().int().describe("The agent's id: its number within the tenant"),
-    public: z.string().describe('Public handle, e.g. "boddy_rahsaan_Agent_4"'),
-    name: z.string(),
-    status: z.enum(["draft", "published", "archived"]),
-    system_prompt: z.string(),
-    model: z.object({ provider: z.string().nullable(), name: z.string().nullable() }),
-    created_at: dateTime,
-    updated_at: dateTime,
-  }),
+  id: z.number().int().describe("The agent's id: its number within the tenant"),
+  public: z.string().describe('Public handle, e.g. "boddy_rahsaan_Agent_4"'),
+  name: z.string(),
+  status: z.enum(["draft", "published", "archived"]),
+  system_prompt: z.string(),
+  model: z.object({ provider: z.string().nullable(), name: z.string().nullable() }),
+  created_at: dateTime,
+  updated_at: dateTime,
 });
 
 function agent({ viewer }: GraphQLData) {
@@ -237,7 +233,7 @@ const routes: Route[] = [
       rows: z.array(z.object({ phone, values: values.optional() })).min(1).max(1_000),
       webhook: Webhook.optional(),
     }),
-    response: Batch,
+    response: z.object({ data: Batch }),
     variables: ({ body }) => ({
       input: defined({ channelType: channelType(body.channel_id), name: body.name, rows: rows(body.rows), webhook: webhook(body.webhook) }),
     }),
@@ -250,7 +246,7 @@ const routes: Route[] = [
     operation: "AgentsaAgent",
     summary: "The configuration of the token's agent",
     scopes: ["agent:read"],
-    response: Agent,
+    response: z.object({ data: Agent }),
     variables: () => ({}),
     result: agent,
   },

@@ -137,16 +137,14 @@ export function abilitiesOf(scopes: readonly Scope[]): string[] {
 // ---------------------------------------------------------------------------------------
 
 const Me = z.object({
-  data: z.object({
-    tenant_id: uuid.describe("The tenant id, as it appears inside the token"),
-    tenant: z.object({ id: uuid, name: z.string(), slug: z.string(), plan: z.enum(["starter", "pro", "business"]) }),
-    token: z.object({
-      id: uuid,
-      name: z.string(),
-      abilities: z.array(z.string()).describe("Velents abilities the token holds, then canonical scopes no ability covers"),
-      expires_at: timestamp.nullable(),
-      last_used_at: timestamp.nullable(),
-    }),
+  tenant_id: uuid.describe("The tenant id, as it appears inside the token"),
+  tenant: z.object({ id: uuid, name: z.string(), slug: z.string(), plan: z.enum(["starter", "pro", "business"]) }),
+  token: z.object({
+    id: uuid,
+    name: z.string(),
+    abilities: z.array(z.string()).describe("Velents abilities the token holds, then canonical scopes no ability covers"),
+    expires_at: timestamp.nullable(),
+    last_used_at: timestamp.nullable(),
   }),
 });
 
@@ -265,7 +263,7 @@ const routes: Route[] = [
     operation: "VelentsMe",
     summary: "Confirm the token and capture the tenant id",
     scopes: [],
-    response: Me,
+    response: z.object({ data: Me }),
     variables: () => ({}),
     result: me,
   },
