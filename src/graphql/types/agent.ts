@@ -2,14 +2,13 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { reserveNumbers } from "../../db/numbers.js";
 import { builder } from "../builder.js";
-import { offsetArgOptions, withOffset } from "../pagination.js";
+import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentStatusEnum, ChannelTypeEnum } from "./enums.js";
 
-const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 export const AgentRef = builder.prismaNode("Agent", {
   id: { field: "id" },

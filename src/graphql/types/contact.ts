@@ -1,12 +1,11 @@
 import type { Prisma } from "../../generated/prisma/client.js";
 import { builder } from "../builder.js";
-import { offsetArgOptions, withOffset } from "../pagination.js";
+import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { badInput, notFound, orNotFound } from "../errors.js";
 import { encodeId, idOf } from "../ids.js";
 import { rules } from "../validation.js";
 
-const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 export const ContactRef = builder.prismaNode("Contact", {
   id: { field: "id" },

@@ -5,7 +5,7 @@ import type { ConversationStatus, MessageRole } from "../../generated/prisma/enu
 import { reserveNumbers } from "../../db/numbers.js";
 import { conversationEvent, conversationFacts, type ConversationEventType } from "../../events/events.js";
 import { builder } from "../builder.js";
-import { offsetArgOptions, withOffset } from "../pagination.js";
+import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
 import { requireOwned } from "../ownership.js";
@@ -16,7 +16,6 @@ import { AgentRef, ChannelRef } from "./agent.js";
 import { ContactRef } from "./contact.js";
 import { ChannelTypeEnum, ConversationStatusEnum, DeliveryStatusEnum, MessageRoleEnum, SentimentEnum } from "./enums.js";
 
-const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 export const TagRef = builder.prismaNode("Tag", {
   id: { field: "id" },

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { Prisma } from "../../generated/prisma/client.js";
 import type { LeadStatus } from "../../generated/prisma/enums.js";
 import { builder } from "../builder.js";
-import { offsetArgOptions, withOffset } from "../pagination.js";
+import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { conversationEvent, conversationFacts, leadEvent } from "../../events/events.js";
 import { badInput, conflict, notFound, orNotFound } from "../errors.js";
@@ -84,8 +84,8 @@ builder.queryField("leads", (t) =>
         where: leadWhere(ctx, args),
         orderBy:
           args.sort === "SCORE"
-            ? [{ score: { sort: "desc", nulls: "last" } }, { createdAt: "desc" }, { id: "desc" }]
-            : [{ createdAt: "desc" }, { id: "desc" }],
+            ? [{ score: { sort: "desc", nulls: "last" } }, ...newestFirst]
+            : newestFirst,
       }),
     totalCount: (_parent, args, ctx) => ctx.prisma.lead.count({ where: leadWhere(ctx, args) }),
   }),

@@ -7,6 +7,7 @@ import { reserveNumbers } from "../../db/numbers.js";
 import { conversationEvent, conversationFacts } from "../../events/events.js";
 import type { ChannelType } from "../../generated/prisma/enums.js";
 import { builder } from "../builder.js";
+import { newestFirst } from "../pagination.js";
 import { badInput, conflict, notFound } from "../errors.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
@@ -86,7 +87,7 @@ builder.mutationFields((t) => ({
         if (!contact) throw notFound("Contact", "input.contactId");
         let conversation = await tx.conversation.findFirst({
           where: { tenantId: ctx.tenantId, contactId: contact.id, channelType },
-          orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+          orderBy: newestFirst,
           select: { id: true },
         });
         let created = false;

@@ -14,7 +14,7 @@ import type { Context } from "../context.js";
 import { notFound } from "../errors.js";
 import { encodeId, idOf } from "../ids.js";
 import { requireOwned } from "../ownership.js";
-import { offsetArgOptions, withOffset } from "../pagination.js";
+import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import { rules } from "../validation.js";
 import { ContactRef } from "./contact.js";
 import { appendMessage, ConversationRef } from "./conversation.js";
@@ -25,7 +25,6 @@ export const TicketStatusEnum = builder.enumType(TicketStatus, {
 });
 export const TicketPriorityEnum = builder.enumType(TicketPriority, { name: "TicketPriority" });
 
-const newestFirst = [{ createdAt: "desc" as const }, { id: "desc" as const }];
 
 /** Where a ticket keeps the customer's email: its conversation's input values, handed to whoever answers. */
 const CUSTOMER_EMAIL_KEY = "customerEmail";

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { toCanonicalScopes, UnknownScopeError, type Scope } from "../../auth/scopes.js";
 import { issueToken } from "../../auth/viewer.js";
 import { builder } from "../builder.js";
+import { newestFirst } from "../pagination.js";
 import { badInput, forbidden, orNotFound } from "../errors.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
@@ -73,7 +74,7 @@ builder.queryFields((t) => ({
     cursor: "id",
     authScopes: { scope: "admin" },
     resolve: (query, _root, _args, ctx) =>
-      ctx.prisma.apiToken.findMany({ ...query, where: { tenantId: ctx.tenantId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+      ctx.prisma.apiToken.findMany({ ...query, where: { tenantId: ctx.tenantId }, orderBy: newestFirst }),
     totalCount: (_parent, _args, ctx) => ctx.prisma.apiToken.count({ where: { tenantId: ctx.tenantId } }),
   }),
 }));
