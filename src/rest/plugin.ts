@@ -171,7 +171,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     if (code === "BAD_USER_INPUT") {
       const named = errors.map((error) => ({ name: nameOf(error.extensions.field), message: restMessage(error.message, dialect, error.extensions.field) }));
       // A malformed id in the path names no row: the answer is the same as for an unknown one.
-      if (named.some(({ name }) => name !== undefined && name in params)) return notFoundFailure().failure;
+      if (named.some(({ name }) => name !== undefined && name in params)) return notFoundFailure(route.notFound).failure;
       const fields: Record<string, string[]> = {};
       for (const { name, message } of named) (fields[name ?? "body"] ??= []).push(message);
       return { status: 422, code, message: named[0]!.name ? `${named[0]!.name}: ${named[0]!.message}` : named[0]!.message, fields };
@@ -180,7 +180,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
     // in a body is named with its message ("conversation_id: Conversation not found"), so a
     // caller sending several knows which one was missing.
     const field = nameOf(first.extensions.field);
-    if (code === "NOT_FOUND" && (field === undefined || field in params)) return notFoundFailure().failure;
+    if (code === "NOT_FOUND" && (field === undefined || field in params)) return notFoundFailure(route.notFound).failure;
     if (code === "NOT_FOUND") return { status: 404, code, message: `${field}: ${first.message}` };
     if (code === "FORBIDDEN" && typeof first.extensions.scope === "string") return forbiddenFailure(format, first.extensions.scope);
     const status = STATUS_OF_CODE[code] ?? 500;
@@ -256,7 +256,7 @@ export function restApi(db: Database, live: Live, dialects: Dialect[], maxBodyBy
         );
       } catch {
         // Broken percent-encoding cannot spell an id that exists.
-        throw notFoundFailure();
+        throw notFoundFailure(route.notFound);
       }
       const restRequest: RestRequest = {
         params,

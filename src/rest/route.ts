@@ -45,6 +45,11 @@ export interface Route {
   variables(request: RestRequest): Record<string, unknown>;
   result(data: GraphQLData, request: RestRequest): unknown;
   /**
+   * The message of the one 404 every unknown, malformed or other tenant's id in the path
+   * gets ("Not found" unless given; Velents documents "Conversation not found").
+   */
+  notFound?: string;
+  /**
    * GraphQL argument paths (as errors name them, e.g. "input.customerIdentifier") to the
    * request's own field names, for 422 bodies. A path parameter named here answers 404.
    */
@@ -96,4 +101,4 @@ export const invalidField = (field: string, message: string): RestFailure =>
  * Every 404 for an id in a path says just "Not found": an unknown, malformed or other
  * tenant's id must get one and the same body, however the schema worded it.
  */
-export const notFoundFailure = (): RestFailure => new RestFailure({ status: 404, code: "NOT_FOUND", message: "Not found" });
+export const notFoundFailure = (message = "Not found"): RestFailure => new RestFailure({ status: 404, code: "NOT_FOUND", message });

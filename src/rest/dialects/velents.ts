@@ -59,8 +59,8 @@
 import { formatPrismaCursor } from "@pothos/plugin-prisma";
 import { z } from "zod";
 import { DIALECT_SCOPES, SCOPES, type Scope } from "../../auth/scopes.js";
-import { invalidField, notFoundFailure, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
-import { bareId, defined, globalIdOfPublicId, integerParam, nodes, pageOf, param, publicIdOf, PUBLIC_ID_PREFIX } from "../mapping.js";
+import { invalidField, notFoundFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
+import { bareId, defined, globalIdOfPublicId, integerParam, nodes, pageOf, param, publicIdOf, PUBLIC_ID_PREFIX, vocabulary } from "../mapping.js";
 
 const timestamp = z.iso.datetime().describe("ISO 8601 date-time, UTC");
 const uuid = z.guid();
@@ -176,8 +176,9 @@ const publicId = (type: keyof typeof PUBLIC_ID_PREFIX) =>
     .regex(new RegExp(`^${PUBLIC_ID_PREFIX[type]}_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$`))
     .describe(`${PUBLIC_ID_PREFIX[type]}_ and 26 Crockford base32 characters, e.g. ${PUBLIC_ID_PREFIX[type]}_01HXAMPLE…`);
 
-/** The Laravel-style 404 a path id gets, whether it is malformed, unknown or another tenant's. */
-const missing = (what: "Ticket" | "Conversation") => new RestFailure({ status: 404, code: "NOT_FOUND", message: `${what} not found` });
+/** The Laravel-style 404 a path id gets, whether it is malformed, unknown or another tenant's (each route's `notFound`). */
+const NOT_FOUND = { Ticket: "Ticket not found", Conversation: "Conversation not found" } as const;
+const missing = (what: keyof typeof NOT_FOUND) => notFoundFailure(NOT_FOUND[what]);
 
 /** A path's public id as the global id GraphQL takes; one that cannot name a row is a 404. */
 function pathPublicId(type: "Ticket" | "Conversation", value: string): string {
@@ -186,23 +187,15 @@ function pathPublicId(type: "Ticket" | "Conversation", value: string): string {
   return id;
 }
 
-const TICKET_STATUSES = ["open", "pending", "resolved", "closed"] as const;
-const TICKET_PRIORITIES = ["low", "normal", "high", "urgent"] as const;
-
-/**
- * A documented lower-case value as its GraphQL enum value. Anything else goes on in lower
- * case, which no GraphQL enum value is, so the schema refuses it and lists the lower-case
- * values (enumCase below); a non-string goes on unchanged and is refused as well.
- */
-const enumValue = (values: readonly string[]) => (value: unknown) =>
-  typeof value === "string" ? (values.includes(value) ? value.toUpperCase() : value.toLowerCase()) : value;
+const TICKET_STATUS = vocabulary({ OPEN: "open", PENDING: "pending", RESOLVED: "resolved", CLOSED: "closed" });
+const TICKET_PRIORITY = vocabulary({ LOW: "low", NORMAL: "normal", HIGH: "high", URGENT: "urgent" });
 
 const TicketEntry = z.object({
   public_id: publicId("Ticket"),
   conversation_id: publicId("Conversation").describe("For POST /Company/Conversation/{Conversation}/Send and GET …/history"),
   subject: z.string(),
-  status: z.enum(TICKET_STATUSES).describe("open: awaiting the team; pending: awaiting the customer; resolved; closed"),
-  priority: z.enum(TICKET_PRIORITIES),
+  status: z.enum(TICKET_STATUS.words).describe("open: awaiting the team; pending: awaiting the customer; resolved; closed"),
+  priority: z.enum(TICKET_PRIORITY.words),
   identifier: z.string().nullable().describe("Your own reference for the case, as given on create"),
   created_at: timestamp,
 });
@@ -216,8 +209,8 @@ const ticketEntry = (row: GraphQLData) => ({
   public_id: publicIdOf("Ticket", row.id),
   conversation_id: publicIdOf("Conversation", row.conversationId),
   subject: row.subject,
-  status: String(row.status).toLowerCase(),
-  priority: String(row.priority).toLowerCase(),
+  status: TICKET_STATUS.word(row.status),
+  priority: TICKET_PRIORITY.word(row.priority),
   identifier: row.identifier,
   created_at: row.createdAt,
 });
@@ -277,7 +270,7 @@ const routes: Route[] = [
     body: z.object({
       subject: z.string().min(1).max(200),
       message: z.string().min(1).max(10_000).optional().describe("The customer's first message"),
-      priority: z.enum(TICKET_PRIORITIES).optional().describe("normal unless given"),
+      priority: z.enum(TICKET_PRIORITY.words).optional().describe("normal unless given"),
       identifier: z.string().max(200).optional().describe("Your own reference for the case (an order or CRM id)"),
       category: z.string().max(100).optional(),
       tags: z.array(z.string().min(1).max(50)).max(50).optional(),
@@ -291,7 +284,7 @@ const routes: Route[] = [
       return defined({
         subject: body.subject,
         message: body.message,
-        priority: enumValue(TICKET_PRIORITIES)(body.priority),
+        priority: TICKET_PRIORITY.canonical(body.priority),
         identifier: body.identifier,
         category: body.category,
         tags: body.tags,
@@ -328,8 +321,8 @@ const routes: Route[] = [
     query: z.object({
       page: integerParam(1, "From 1"),
       per_page: integerParam(1, `1 to ${MAX_TICKETS_PER_PAGE} (default ${TICKETS_PER_PAGE}; larger values are served as ${MAX_TICKETS_PER_PAGE})`),
-      status: z.enum(TICKET_STATUSES).optional(),
-      priority: z.enum(TICKET_PRIORITIES).optional(),
+      status: z.enum(TICKET_STATUS.words).optional(),
+      priority: z.enum(TICKET_PRIORITY.words).optional(),
       identifier: z.string().optional().describe("Only tickets with this reference of yours"),
     }),
     response: paginatedSchema(TicketEntry),
@@ -338,8 +331,8 @@ const routes: Route[] = [
       return defined({
         first,
         offset,
-        status: enumValue(TICKET_STATUSES)(param(query.get("status"))),
-        priority: enumValue(TICKET_PRIORITIES)(param(query.get("priority"))),
+        status: TICKET_STATUS.canonical(param(query.get("status"))),
+        priority: TICKET_PRIORITY.canonical(param(query.get("priority"))),
         identifier: param(query.get("identifier")),
       });
     },
@@ -362,6 +355,7 @@ const routes: Route[] = [
     summary: "Show a ticket: a list entry plus its assignee, category and tags",
     scopes: ["Tickets-Show"],
     params: z.object({ public_id: publicId("Ticket") }),
+    notFound: NOT_FOUND.Ticket,
     response: z.object({ data: Ticket }),
     variables: ({ params }) => ({ id: pathPublicId("Ticket", params.public_id!) }),
     result: (data) => {
@@ -381,6 +375,7 @@ const routes: Route[] = [
     grants: ["conversations:read"],
     status: 201,
     params: conversationParam,
+    notFound: NOT_FOUND.Conversation,
     body: z.object({ body: z.string().min(1).max(10_000).describe("The customer's message") }),
     response: z.object({ data: HistoryEntry }),
     variables: ({ params, body }) => defined({ conversationId: pathPublicId("Conversation", params.Conversation!), body: body.body }),
@@ -396,6 +391,7 @@ const routes: Route[] = [
     // Agent replies are signed with the agent's name: the operation reads that name only.
     grants: ["agents:read"],
     params: conversationParam,
+    notFound: NOT_FOUND.Conversation,
     query: z.object({ after: publicId("Message").optional().describe("links.next carries it: the last message of the previous page") }),
     response: z.object({
       data: z.array(HistoryEntry),
@@ -454,20 +450,6 @@ export function error(failure: Failure) {
   return { message: failure.message };
 }
 
-/**
- * The REST layer answers every id in a path that names no row with one body, "Not found"
- * (src/rest/plugin.ts). Velents documents "Conversation not found" for a conversation, and
- * here that is the only such 404 left: ticket ids are looked up as a list (an empty one is
- * "Ticket not found", thrown by the route) and malformed ids are refused by the routes
- * themselves. test/tickets.test.ts holds every path-id route to its own words.
- */
-function supportError(failure: Failure) {
-  if (failure.status === 404 && failure.code === "NOT_FOUND" && failure.message === notFoundFailure().failure.message) {
-    return { message: "Conversation not found" };
-  }
-  return error(failure);
-}
-
 export const velents: Dialect = {
   name: "velents",
   title: "Velents Support Center API",
@@ -475,9 +457,9 @@ export const velents: Dialect = {
   basePaths: [""],
   routes,
   errorSchema: ErrorBody,
-  error: supportError,
+  error,
   components: { Me, TicketEntry, Ticket, HistoryEntry },
   // 422s list ticket statuses and priorities as they are written here, in their own order.
-  enumValues: { TicketStatus: TICKET_STATUSES.join(", "), TicketPriority: TICKET_PRIORITIES.join(", ") },
+  enumValues: { TicketStatus: TICKET_STATUS.words.join(", "), TicketPriority: TICKET_PRIORITY.words.join(", ") },
   enumCase: "lower",
 };
