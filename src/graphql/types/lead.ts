@@ -163,7 +163,8 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, { input }, ctx) => {
       if (input.exclusive && !input.conversationId) throw badInput("input.conversationId", "an exclusive lead needs a conversationId");
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
-      await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
+      // An exclusive create checks the conversation as it locks it.
+      if (!input.exclusive) await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
       const lead = ctx.prisma.$transaction(async (tx) => {
         if (input.exclusive && input.conversationId) {
           const existing = await leadsOfLockedConversation(tx, ctx.tenantId, input.conversationId.id);
