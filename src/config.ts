@@ -35,6 +35,39 @@ export interface Config {
   corsOrigins: string[];
   /** Per-platform request rate limits (RATE_LIMITS, TRUST_PROXY; src/limits/settings.ts). */
   rateLimits: RateLimitSettings;
+  webhooks: WebhookSettings;
+}
+
+/** Outbound webhooks (src/webhooks/). */
+export interface WebhookSettings {
+  /**
+   * WEBHOOK_SECRET_KEY: base64 of 32 bytes that encrypt signing secrets at rest. Required with
+   * DATABASE_URL (every instance needs the same one); on the embedded default it is generated
+   * into DATA_DIR/webhook-secret.key when unset.
+   */
+  secretKey: string | undefined;
+  /** WEBHOOK_ALLOW_PRIVATE=true: http:// and loopback/private targets, for development and tests. */
+  allowPrivate: boolean;
+  /** One attempt's whole exchange (Vorel documents 10 s). */
+  attemptTimeoutMs: number;
+  /** WEBHOOK_RETRY_DELAYS: seconds before the 2nd, 3rd, ... attempt; its length + 1 is the attempt limit. */
+  retryDelaysSeconds: number[];
+  /** WEBHOOK_DISABLE_AFTER: an endpoint is disabled after this many failed deliveries in a row. */
+  disableAfterFailures: number;
+  /** How often idle workers look for jobs another instance queued (this instance's own wake them at once). */
+  pollingSeconds: number;
+  /** How often pg-boss runs maintenance, which retries jobs whose instance died mid-attempt. */
+  maintenanceSeconds: number;
+}
+
+function secondsListFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number[]): number[] {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const values = raw.split(",").map((each) => Number(each.trim()));
+  if (values.length > 20 || values.some((value) => !Number.isFinite(value) || value < 0 || value > 86_400)) {
+    throw new Error(`${name} must be a comma-separated list of at most 20 delays in seconds (0-86400), got "${raw}"`);
+  }
+  return values;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -77,5 +110,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     corsOrigins: (env.CORS_ORIGINS ?? "*").split(",").map((origin) => origin.trim()).filter(Boolean),
     rateLimits: rateLimitSettings(env.RATE_LIMITS, intFromEnv(env, "TRUST_PROXY", 0)),
+    webhooks: {
+      secretKey: env.WEBHOOK_SECRET_KEY || undefined,
+      allowPrivate: env.WEBHOOK_ALLOW_PRIVATE === "true",
+      attemptTimeoutMs: intFromEnv(env, "WEBHOOK_TIMEOUT_MS", 10_000),
+      // Six attempts, as Vorel documents: the first retry within seconds, the last about 1 h 13 min after the first.
+      retryDelaysSeconds: secondsListFromEnv(env, "WEBHOOK_RETRY_DELAYS", [2, 10, 60, 600, 3_600]),
+      disableAfterFailures: intFromEnv(env, "WEBHOOK_DISABLE_AFTER", 50),
+      pollingSeconds: Math.max(0.5, intFromEnv(env, "WEBHOOK_POLL_MS", 1_000) / 1_000),
+      maintenanceSeconds: Math.max(1, intFromEnv(env, "WEBHOOK_MAINTENANCE_SECONDS", 10)),
+    },
   };
 }

@@ -50,6 +50,8 @@ export function expectError(result: GraphQLResponse, code: string, extensions: R
   expect(result.errors?.[0]?.extensions, JSON.stringify(result)).toMatchObject({ code, ...extensions });
 }
 
+export const TEST_WEBHOOK_KEY = Buffer.alloc(32, 7).toString("base64");
+
 export const usingPostgres = process.env.TEST_DATABASE === "postgres";
 
 const WAIT_MS = 5_000;
@@ -76,6 +78,7 @@ export function isolatedDatabaseConfig() {
       const client = new pg.Client({ connectionString: base });
       await client.connect();
       await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await client.query(`DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`);
       await client.end();
     },
   };
@@ -88,7 +91,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const startInstance = async (env: Record<string, string> = {}) => {
     // Rate limits are off unless a test sets RATE_LIMITS: the suite sends thousands of
     // requests from one address with a handful of tokens (test/rate-limits.test.ts tests them).
-    const app = createApp(db, loadConfig({ RATE_LIMITS: "off", ...env }));
+    // Webhook targets in the tests are local receivers; the key is the tests' own (never a file).
+    const app = createApp(db, loadConfig({ RATE_LIMITS: "off", WEBHOOK_ALLOW_PRIVATE: "true", WEBHOOK_SECRET_KEY: TEST_WEBHOOK_KEY, ...env }));
     apps.push(app);
     const port = await app.listen(0, "127.0.0.1");
     return { url: `http://127.0.0.1:${port}/graphql`, app };

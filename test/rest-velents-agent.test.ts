@@ -48,6 +48,7 @@ const conversationAt = (seed: Seed, customerIdentifier: string, channelType: "WH
 
 /** A CLOSED conversation at this phone with one message in its history. */
 async function closedConversation(seed: Seed, phone: string, channelType: "WHATSAPP" | "VOICE" = "VOICE") {
+  const endpoint = await server.db.prisma.webhookEndpoint.create({ data: { tenantId: seed.tenant.id, dialect: "VELENTS_AGENT", url: "https://old.example.com", events: [] } });
   const row = await server.db.prisma.conversation.create({
     data: {
       tenantId: seed.tenant.id,
@@ -57,7 +58,7 @@ async function closedConversation(seed: Seed, phone: string, channelType: "WHATS
       status: "CLOSED",
       inputValues: { order_id: "old" },
       extractedValues: { customer_name: "old run" },
-      webhook: { link: "https://old.example.com", body: {}, headers: {} },
+      webhookEndpointId: endpoint.id,
     },
   });
   await server.db.prisma.message.create({ data: { tenantId: seed.tenant.id, conversationId: row.id, role: "USER", content: "From the first run" } });
@@ -95,9 +96,13 @@ describe("POST /Integration/Agent/Dispatch", () => {
       customerIdentifier: "+201145803442",
       inputValues: { company_name: "acme", order_id: "1212" },
       extractedValues: {},
-      webhook: WEBHOOK,
       batchId: null,
     });
+    // The webhook is an endpoint of its own: its link and body as given, its headers sealed.
+    const endpoint = await server.db.prisma.webhookEndpoint.findUniqueOrThrow({ where: { id: row!.webhookEndpointId! } });
+    expect(endpoint).toMatchObject({ tenantId: seed.tenant.id, dialect: "VELENTS_AGENT", url: WEBHOOK.link, extraBody: WEBHOOK.body, secretCiphertext: null });
+    expect(endpoint.headersCiphertext).toMatch(/^v1\./);
+    expect(endpoint.headersCiphertext).not.toContain("s3cr3t");
     expect(reply.body).toEqual({
       data: {
         id: row!.number,
@@ -114,7 +119,7 @@ describe("POST /Integration/Agent/Dispatch", () => {
     const whatsapp = await documented("POST", DISPATCH, token, { channel_id: 1, phone: "+201145803442" });
     expect(whatsapp.status).toBe(201);
     expect(whatsapp.body.data).toMatchObject({ id: 2, channel_id: 1, values: {} });
-    expect(await conversationAt(seed, "+201145803442", "WHATSAPP")).toMatchObject({ number: 2, webhook: null, agentId: seed.raw.agent.id });
+    expect(await conversationAt(seed, "+201145803442", "WHATSAPP")).toMatchObject({ number: 2, webhookEndpointId: null, agentId: seed.raw.agent.id });
   });
 
   test("the webhook is never readable: not through REST, not through any GraphQL field; hasWebhook says it is there", async () => {
@@ -175,7 +180,7 @@ describe("POST /Integration/Agent/Dispatch", () => {
       expect(reply.status, JSON.stringify(reply.body)).toBe(201);
       expect(reply.body.data).toMatchObject({ id: closed.number, status: "open", values: { order_id: "new" } });
       const row = await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: closed.id }, include: { messages: true } });
-      expect(row).toMatchObject({ status: "OPEN", agentId: seed.raw.agent.id, inputValues: { order_id: "new" }, extractedValues: {}, webhook: null });
+      expect(row).toMatchObject({ status: "OPEN", agentId: seed.raw.agent.id, inputValues: { order_id: "new" }, extractedValues: {}, webhookEndpointId: null });
       expect(row.messages.map((message) => message.content)).toEqual(["From the first run"]);
       await waitUntil(() => live.events.length >= 1, () => `UPDATED; have ${JSON.stringify(live.events)}`);
       expect(live.events).toEqual([{ type: "UPDATED", conversation: { id: `conv_${closed.id}`, status: "OPEN", hasWebhook: false } }]);
@@ -263,9 +268,11 @@ describe("POST /Integration/Agent/Batch", () => {
       });
       // New conversations numbered consecutively in row order.
       expect([first.number, fourth.number]).toEqual([1, 2]);
-      for (const row of [first, fourth, await at("+48500000003")]) expect(row).toMatchObject({ batchId: batch.id, webhook: WEBHOOK, status: "OPEN" });
+      // One endpoint for the batch's webhook, shared by its conversations.
+      const endpoint = await server.db.prisma.webhookEndpoint.findFirstOrThrow({ where: { tenantId: seed.tenant.id, dialect: "VELENTS_AGENT", url: WEBHOOK.link } });
+      for (const row of [first, fourth, await at("+48500000003")]) expect(row).toMatchObject({ batchId: batch.id, webhookEndpointId: endpoint.id, status: "OPEN" });
       // The in-progress conversation is untouched.
-      expect(await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: seed.raw.conversation.id } })).toMatchObject({ batchId: null, webhook: null, inputValues: {} });
+      expect(await server.db.prisma.conversation.findUniqueOrThrow({ where: { id: seed.raw.conversation.id } })).toMatchObject({ batchId: null, webhookEndpointId: null, inputValues: {} });
 
       await waitUntil(() => live.events.length >= 3, () => `three events; have ${JSON.stringify(live.events)}`);
       const batchId = `batch_${batch.id}`;

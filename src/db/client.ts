@@ -19,12 +19,21 @@ export interface Database {
   appliedMigrations: string[];
   /** SQL statements sent so far; read it before and after a piece of work to count its statements. */
   sqlStatementCount(): number;
+  /** The same database for the job engine (pg-boss), which speaks SQL without Prisma. */
+  jobs: JobsDatabase;
   close(): Promise<void>;
+}
+
+export interface JobsDatabase {
+  /** The PostgreSQL schema pg-boss keeps its tables in. */
+  schema: string;
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }>;
 }
 
 interface Driver {
   kind: Database["kind"];
   adapter: SqlMigrationAwareDriverAdapterFactory;
+  jobs: JobsDatabase;
   close(): Promise<void>;
 }
 
@@ -33,7 +42,17 @@ async function embeddedDriver(dataDir: string): Promise<Driver> {
   if (!inMemory) await mkdir(dataDir, { recursive: true });
   const client = new PGlite(inMemory ? undefined : dataDir);
   await client.waitReady;
-  return { kind: "embedded", adapter: new PrismaPGlite(client), close: () => client.close() };
+  const jobs: JobsDatabase = {
+    schema: "pgboss",
+    // pg-boss sends its migrations as one multi-statement script without parameters, which
+    // PGlite runs only through exec(); query() takes one statement with parameters.
+    async executeSql(text, values = []) {
+      if (values.length > 0) return { rows: (await client.query(text, values)).rows };
+      const results = await client.exec(text);
+      return { rows: results.at(-1)?.rows ?? [] };
+    },
+  };
+  return { kind: "embedded", adapter: new PrismaPGlite(client), jobs, close: () => client.close() };
 }
 
 /**
@@ -87,6 +106,11 @@ function postgresDriver(databaseUrl: string): Driver {
   return {
     kind: "postgres",
     adapter: new PrismaPgWholeScripts(pool, schema ? { schema } : undefined),
+    jobs: {
+      // Beside the tables' own schema, so that dropping a test file's schema's jobs is one statement more.
+      schema: schema ? `${schema}_jobs` : "pgboss",
+      executeSql: async (text, values) => ({ rows: (await pool.query(text, values as unknown[] | undefined)).rows }),
+    },
     close: () => pool.end(),
   };
 }
@@ -119,6 +143,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
       kind: driver.kind,
       appliedMigrations,
       sqlStatementCount: () => statements,
+      jobs: driver.jobs,
       async close() {
         await prisma.$disconnect();
         await driver.close();

@@ -2,12 +2,13 @@
 // They carry ids and the attributes subscribers filter on, never the rows themselves:
 // a subscriber loads what its own selection asks for (see src/live/).
 import { randomUUID } from "node:crypto";
-import type { Booking, Conversation, Lead } from "../generated/prisma/client.js";
+import type { Booking, Contact, Conversation, Lead } from "../generated/prisma/client.js";
 
 export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED" | "MESSAGE_UPDATED" | "HANDOFF_REQUESTED";
 export type LeadEventType = "CREATED" | "UPDATED";
 /** RESCHEDULED: its times changed; CANCELLED and COMPLETED: its status became that; UPDATED: anything else. */
 export type BookingEventType = "CREATED" | "UPDATED" | "RESCHEDULED" | "CANCELLED" | "COMPLETED";
+export type ContactEventType = "CREATED" | "UPDATED";
 
 interface Envelope {
   id: string;
@@ -26,6 +27,10 @@ export interface ConversationEvent extends Envelope {
   channelId: string | null;
   agentId: string | null;
   status: string;
+  /** A dispatch started a run of the agent (created or reopened it): Agent.sa's onStarted. */
+  started?: boolean;
+  /** For UPDATED: the fields the write changed, where the writer knows them (extractedValues: Agent.sa's onUpdate). */
+  changed?: string[];
 }
 
 export interface LeadEvent extends Envelope {
@@ -33,6 +38,14 @@ export interface LeadEvent extends Envelope {
   type: LeadEventType;
   leadId: string;
   status: string;
+  /** For UPDATED: the status before the write (Vorel's lead.qualified is a lead leaving NEW). */
+  previousStatus?: string;
+}
+
+export interface ContactEvent extends Envelope {
+  topic: "contact";
+  type: ContactEventType;
+  contactId: string;
 }
 
 export interface BookingEvent extends Envelope {
@@ -42,7 +55,7 @@ export interface BookingEvent extends Envelope {
   status: string;
 }
 
-export type DomainEvent = ConversationEvent | LeadEvent | BookingEvent;
+export type DomainEvent = ConversationEvent | LeadEvent | BookingEvent | ContactEvent;
 
 /** Instance-wide notices, not tied to one tenant's data. */
 export interface ControlEvent {
@@ -62,7 +75,7 @@ type ConversationFacts = Pick<Conversation, "id" | "tenantId" | "channelType" | 
 export function conversationEvent(
   type: ConversationEventType,
   conversation: ConversationFacts,
-  related: { messageId?: string; handoffId?: string } = {},
+  related: { messageId?: string; handoffId?: string; started?: boolean; changed?: string[] } = {},
 ): ConversationEvent {
   return {
     ...envelope(conversation.tenantId),
@@ -75,11 +88,17 @@ export function conversationEvent(
     channelId: conversation.channelId,
     agentId: conversation.agentId,
     status: conversation.status,
+    ...(related.started ? { started: true } : {}),
+    ...(related.changed ? { changed: related.changed } : {}),
   };
 }
 
-export function leadEvent(type: LeadEventType, lead: Pick<Lead, "id" | "tenantId" | "status">): LeadEvent {
-  return { ...envelope(lead.tenantId), topic: "lead", type, leadId: lead.id, status: lead.status };
+export function leadEvent(type: LeadEventType, lead: Pick<Lead, "id" | "tenantId" | "status">, previousStatus?: string): LeadEvent {
+  return { ...envelope(lead.tenantId), topic: "lead", type, leadId: lead.id, status: lead.status, ...(previousStatus ? { previousStatus } : {}) };
+}
+
+export function contactEvent(type: ContactEventType, contact: Pick<Contact, "id" | "tenantId">): ContactEvent {
+  return { ...envelope(contact.tenantId), topic: "contact", type, contactId: contact.id };
 }
 
 export function bookingEvent(type: BookingEventType, booking: Pick<Booking, "id" | "tenantId" | "status">): BookingEvent {

@@ -3,6 +3,7 @@ import type { Config } from "../config.js";
 import type { PrismaClient } from "../db/client.js";
 import type { EventBus } from "../events/bus.js";
 import type { LiveSession } from "../live/registry.js";
+import type { Webhooks } from "../webhooks/engine.js";
 import { createLoaders, type Loaders } from "./loaders.js";
 
 export interface Context {
@@ -16,14 +17,17 @@ export interface Context {
    * that event on this instance shares (see src/live/stream.ts).
    */
   loaders: Loaders;
-  /** Resolvers publish here after their write has committed, never before. */
+  /** Live subscribers hear of a write here after it committed (src/graphql/publish.ts). */
   events: EventBus;
+  /** The outbox a write records its events in, inside its transaction (src/graphql/publish.ts). */
+  webhooks: Webhooks;
   live: LiveSession;
 }
 
 export interface Services {
   prisma: PrismaClient;
   events: EventBus;
+  webhooks: Webhooks;
 }
 
 export function createContext(services: Services, viewer: Viewer, live: LiveSession, limits: Config["limits"]): Context {

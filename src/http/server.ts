@@ -21,6 +21,7 @@ import { restApi } from "../rest/plugin.js";
 import { readBodyWithin } from "./body.js";
 import { documentLimits, jsonTooDeep, MAX_JSON_DEPTH, storableInput } from "./input-limits.js";
 import { attachWebSocket } from "./websocket.js";
+import { createWebhooks, type Webhooks } from "../webhooks/engine.js";
 
 /** What yoga's context factory receives: the HTTP request, or a WebSocket connection's viewer. */
 export interface ServerContext {
@@ -230,6 +231,7 @@ function readiness(db: Database, bus: EventBus): Plugin {
 export interface App {
   server: Server;
   events: EventBus;
+  webhooks: Webhooks;
   live: Live;
   rateLimits: RateLimits;
   /** Resolves with the bound port (useful with port 0 in tests). */
@@ -237,10 +239,14 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function createApp(db: Database, config: Pick<Config, "limits" | "live" | "port" | "host" | "redisUrl" | "rateLimits" | "corsOrigins">): App {
+export function createApp(
+  db: Database,
+  config: Pick<Config, "limits" | "live" | "port" | "host" | "redisUrl" | "rateLimits" | "corsOrigins" | "webhooks" | "databaseUrl" | "dataDir">,
+): App {
   const auth = authentication(db);
   const rateLimits = createRateLimits(config.rateLimits, config.redisUrl);
   const events = createBus(config.redisUrl);
+  const webhooks = createWebhooks(db, config);
   const live = createLive(db.prisma, events, config.live);
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -266,7 +272,7 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "live" |
       // A WebSocket operation arrives authenticated (see websocket.ts); HTTP ones via onParams.
       const caller = viewer ?? auth.viewerOf(request);
       if (!caller) throw unauthenticated();
-      return createContext({ prisma: db.prisma, events }, caller, liveSession ?? live.forRequest(caller), config.limits);
+      return createContext({ prisma: db.prisma, events, webhooks }, caller, liveSession ?? live.forRequest(caller), config.limits);
     },
   });
 
@@ -276,13 +282,17 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "live" |
   return {
     server,
     events,
+    webhooks,
     live,
     rateLimits,
-    listen: (port = config.port, host = config.host) =>
-      new Promise((resolve, reject) => {
+    /** Starts the webhook engine (its jobs and workers) first: writes record their events there. */
+    async listen(port = config.port, host = config.host) {
+      await webhooks.start();
+      return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-      }),
+      });
+    },
     /**
      * Stops accepting, completes every subscription (SSE responses end, WebSockets close with
      * 1001 Going Away), lets in-flight requests finish, then disconnects from the pub/sub.
@@ -298,6 +308,7 @@ export function createApp(db: Database, config: Pick<Config, "limits" | "live" |
       await websocket.dispose();
       server.closeIdleConnections();
       await closed.finally(() => clearInterval(sweep));
+      await webhooks.stop();
       await events.close();
       await rateLimits.close();
     },

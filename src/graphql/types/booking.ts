@@ -6,7 +6,7 @@ import type { Booking } from "../../generated/prisma/client.js";
 import type { BookingStatus } from "../../generated/prisma/enums.js";
 import { bookingEvent, type BookingEventType } from "../../events/events.js";
 import { badInput, conflict, notFound } from "../errors.js";
-import { publishAfter } from "../publish.js";
+import { transact } from "../publish.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
@@ -160,25 +160,28 @@ builder.mutationFields((t) => ({
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
       await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
       await requireOwned(ctx, "Lead", input.leadId?.id, "input.leadId");
-      const booking = ctx.prisma.booking.create({
-        ...query,
-        data: {
-          tenantId: ctx.tenantId,
-          contactId: input.contactId?.id,
-          service: input.service?.trim(),
-          customerName: input.customerName?.trim(),
-          customerPhone: input.customerPhone,
-          customerEmail: input.customerEmail,
-          locationText: input.locationText,
-          conversationId: input.conversationId?.id,
-          leadId: input.leadId?.id,
-          startsAt: input.startsAt,
-          endsAt: input.endsAt,
-          status: input.status ?? undefined,
-          notes: input.notes,
-        },
+      return transact(ctx, async (tx, emit) => {
+        const booking = await tx.booking.create({
+          ...query,
+          data: {
+            tenantId: ctx.tenantId,
+            contactId: input.contactId?.id,
+            service: input.service?.trim(),
+            customerName: input.customerName?.trim(),
+            customerPhone: input.customerPhone,
+            customerEmail: input.customerEmail,
+            locationText: input.locationText,
+            conversationId: input.conversationId?.id,
+            leadId: input.leadId?.id,
+            startsAt: input.startsAt,
+            endsAt: input.endsAt,
+            status: input.status ?? undefined,
+            notes: input.notes,
+          },
+        });
+        emit(bookingEvent("CREATED", booking));
+        return booking;
       });
-      return publishAfter(ctx, booking, (row) => bookingEvent("CREATED", row));
     },
   }),
   updateBooking: t.prismaField({
@@ -193,7 +196,7 @@ builder.mutationFields((t) => ({
       if (input.status === null) throw badInput("input.status", "status cannot be cleared");
       if (input.startsAt === null) throw badInput("input.startsAt", "startsAt cannot be cleared");
       if (input.endsAt === null) throw badInput("input.endsAt", "endsAt cannot be cleared");
-      const { row, change } = await ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         const current = await tx.booking.findFirst({ where: { id: id.id, tenantId: ctx.tenantId } });
         if (!current) throw notFound("Booking");
         requireOrderedTimes(input.startsAt ?? current.startsAt, input.endsAt ?? current.endsAt);
@@ -213,10 +216,9 @@ builder.mutationFields((t) => ({
             notes: input.notes,
           },
         });
-        return { row, change };
+        emit(bookingEvent(change, row));
+        return row;
       });
-      ctx.events.publish(bookingEvent(change, row));
-      return row;
     },
   }),
   cancelBooking: t.prismaField({
@@ -226,15 +228,15 @@ builder.mutationFields((t) => ({
     grantScopes: ["written"],
     args: { id: t.arg.globalID({ for: BookingRef, required: true, validate: idOf("Booking") }) },
     resolve: async (query, _root, { id }, ctx) => {
-      const { row, changed } = await ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         const current = await tx.booking.findFirst({ where: { id: id.id, tenantId: ctx.tenantId } });
         if (!current) throw notFound("Booking");
-        if (current.status === "CANCELLED") return { row: await tx.booking.findUniqueOrThrow({ ...query, where: { id: current.id } }), changed: false };
+        if (current.status === "CANCELLED") return tx.booking.findUniqueOrThrow({ ...query, where: { id: current.id } });
         bookingChange(current, { status: "CANCELLED" });
-        return { row: await tx.booking.update({ ...query, where: { id: current.id }, data: { status: "CANCELLED" } }), changed: true };
+        const row = await tx.booking.update({ ...query, where: { id: current.id }, data: { status: "CANCELLED" } });
+        emit(bookingEvent("CANCELLED", row));
+        return row;
       });
-      if (changed) ctx.events.publish(bookingEvent("CANCELLED", row));
-      return row;
     },
   }),
 }));

@@ -1,5 +1,7 @@
 import type { Prisma } from "../../generated/prisma/client.js";
+import { contactEvent } from "../../events/events.js";
 import { builder } from "../builder.js";
+import { transact } from "../publish.js";
 import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { badInput, notFound, orNotFound } from "../errors.js";
@@ -123,7 +125,11 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: ContactInput, required: true }) },
     resolve: (query, _root, { input }, ctx) => {
       requireIdentity(input);
-      return ctx.prisma.contact.create({ ...query, data: { tenantId: ctx.tenantId, ...contactData(input) } });
+      return transact(ctx, async (tx, emit) => {
+        const contact = await tx.contact.create({ ...query, data: { tenantId: ctx.tenantId, ...contactData(input) } });
+        emit(contactEvent("CREATED", contact));
+        return contact;
+      });
     },
   }),
   updateContact: t.prismaField({
@@ -135,11 +141,13 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: ContactInput, required: true, validate: rules.someChange }),
     },
     resolve: (query, _root, { id, input }, ctx) =>
-      ctx.prisma.$transaction(async (tx) => {
+      transact(ctx, async (tx, emit) => {
         const current = await tx.contact.findFirst({ where: { id: id.id, tenantId: ctx.tenantId } });
         if (!current) throw notFound("Contact");
         requireIdentity({ ...current, ...withoutUndefined(input) });
-        return tx.contact.update({ ...query, where: { id: current.id }, data: contactData(input) });
+        const contact = await tx.contact.update({ ...query, where: { id: current.id }, data: contactData(input) });
+        emit(contactEvent("UPDATED", current));
+        return contact;
       }),
   }),
   deleteContact: t.field({

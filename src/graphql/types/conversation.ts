@@ -9,7 +9,7 @@ import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, orNotFound, prismaErrorCode } from "../errors.js";
 import { requireOwned } from "../ownership.js";
-import { publishAfter } from "../publish.js";
+import { transact } from "../publish.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { AgentRef, ChannelRef } from "./agent.js";
@@ -262,11 +262,11 @@ export async function addMessage(
   content: string,
   { outbound = false, field, requireStatus }: { outbound?: boolean; field?: string; requireStatus?: ConversationStatus | null } = {},
 ) {
-  const { message, conversation } = await ctx.prisma.$transaction((tx) =>
-    appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query, field, requireStatus),
-  );
-  ctx.events.publish(conversationEvent("MESSAGE_ADDED", conversation, { messageId: message.id }));
-  return message;
+  return transact(ctx, async (tx, emit) => {
+    const { message, conversation } = await appendMessage(tx, ctx.tenantId, conversationId, { role, content, outbound }, query, field, requireStatus);
+    emit(conversationEvent("MESSAGE_ADDED", conversation, { messageId: message.id }));
+    return message;
+  });
 }
 
 type BulkInput = typeof BulkUpdateConversationsInput.$inferInput;
@@ -283,7 +283,15 @@ async function bulkUpdate(ctx: Context, input: BulkInput): Promise<{ updated: nu
   }
   await requireOwned(ctx, "Tag", tagIds, "input.tagIds");
 
-  const changed = await ctx.prisma.$transaction(async (tx) => {
+  const type: ConversationEventType = input.action === "CLOSE" ? "CLOSED" : "UPDATED";
+  const changed = await transact(ctx, async (tx, emit) => {
+    const changed = await bulkChange(tx);
+    for (const conversation of changed) emit(conversationEvent(type, conversation));
+    return changed;
+  });
+  return { updated: changed.length, skipped: ids.length - changed.length };
+
+  async function bulkChange(tx: Prisma.TransactionClient) {
     const update = (where: Prisma.ConversationWhereInput, data: Prisma.ConversationUpdateManyMutationInput) =>
       tx.conversation.updateManyAndReturn({ where: { ...inTenant, ...where }, data, select: conversationFacts });
     switch (input.action) {
@@ -315,10 +323,7 @@ async function bulkUpdate(ctx: Context, input: BulkInput): Promise<{ updated: nu
         return update({ id: { in: changed.map((c) => c.id) } }, { updatedAt: new Date() });
       }
     }
-  });
-  const type: ConversationEventType = input.action === "CLOSE" ? "CLOSED" : "UPDATED";
-  for (const conversation of changed) ctx.events.publish(conversationEvent(type, conversation));
-  return { updated: changed.length, skipped: ids.length - changed.length };
+  }
 }
 
 builder.mutationFields((t) => ({
@@ -339,24 +344,25 @@ builder.mutationFields((t) => ({
         }
       }
       try {
-        const created = ctx.prisma.$transaction(async (tx) =>
-          tx.conversation.create({
-          ...query,
-          data: {
-            tenantId: ctx.tenantId,
-            number: await reserveNumbers(tx, ctx.tenantId, "lastConversationNumber"),
-            channelType: input.channelType,
-            channelId: input.channelId?.id,
-            agentId: input.agentId?.id,
-            contactId: input.contactId?.id,
-            customerIdentifier: input.customerIdentifier,
-            customerName: input.customerName,
-            customerLanguage: input.customerLanguage,
-            inputValues: (input.inputValues ?? {}) as Prisma.InputJsonObject,
-          },
-        }),
-        );
-        return await publishAfter(ctx, created, (row) => conversationEvent("CREATED", row));
+        return await transact(ctx, async (tx, emit) => {
+          const created = await tx.conversation.create({
+            ...query,
+            data: {
+              tenantId: ctx.tenantId,
+              number: await reserveNumbers(tx, ctx.tenantId, "lastConversationNumber"),
+              channelType: input.channelType,
+              channelId: input.channelId?.id,
+              agentId: input.agentId?.id,
+              contactId: input.contactId?.id,
+              customerIdentifier: input.customerIdentifier,
+              customerName: input.customerName,
+              customerLanguage: input.customerLanguage,
+              inputValues: (input.inputValues ?? {}) as Prisma.InputJsonObject,
+            },
+          });
+          emit(conversationEvent("CREATED", created));
+          return created;
+        });
       } catch (error) {
         if (prismaErrorCode(error) === "P2002") {
           // No enum word in the message: the REST dialects pass it on in their own vocabularies.
@@ -377,24 +383,28 @@ builder.mutationFields((t) => ({
     resolve: async (query, _root, { id, input }, ctx) => {
       await requireOwned(ctx, "Agent", input.agentId?.id, "input.agentId");
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
-      const updated = orNotFound(
-        "Conversation",
-        ctx.prisma.conversation.update({
-          ...query,
-          where: { id: id.id, tenantId: ctx.tenantId },
-          data: {
-            status: input.status ?? undefined,
-            sentiment: input.sentiment,
-            assignedOperator: input.assignedOperator,
-            customerName: input.customerName,
-            customerLanguage: input.customerLanguage,
-            extractedValues: input.extractedValues === null ? {} : (input.extractedValues as Prisma.InputJsonObject | undefined),
-            agentId: input.agentId === null ? null : input.agentId?.id,
-            contactId: input.contactId === null ? null : input.contactId?.id,
-          },
-        }),
-      );
-      return publishAfter(ctx, updated, (row) => conversationEvent(input.status === "CLOSED" ? "CLOSED" : "UPDATED", row));
+      return transact(ctx, async (tx, emit) => {
+        const updated = await orNotFound(
+          "Conversation",
+          tx.conversation.update({
+            ...query,
+            where: { id: id.id, tenantId: ctx.tenantId },
+            data: {
+              status: input.status ?? undefined,
+              sentiment: input.sentiment,
+              assignedOperator: input.assignedOperator,
+              customerName: input.customerName,
+              customerLanguage: input.customerLanguage,
+              extractedValues: input.extractedValues === null ? {} : (input.extractedValues as Prisma.InputJsonObject | undefined),
+              agentId: input.agentId === null ? null : input.agentId?.id,
+              contactId: input.contactId === null ? null : input.contactId?.id,
+            },
+          }),
+        );
+        const changed = Object.keys(input).filter((key) => input[key as keyof typeof input] !== undefined);
+        emit(conversationEvent(input.status === "CLOSED" ? "CLOSED" : "UPDATED", updated, { changed }));
+        return updated;
+      });
     },
   }),
   addMessage: t.prismaField({

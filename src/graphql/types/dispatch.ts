@@ -28,7 +28,9 @@ import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, prismaErrorCode } from "../errors.js";
 import { idOf } from "../ids.js";
+import { transact } from "../publish.js";
 import { rules } from "../validation.js";
+import { webhookUrlProblem } from "../../webhooks/send.js";
 import { AgentRef } from "./agent.js";
 import { ConversationRef } from "./conversation.js";
 import { ChannelTypeEnum } from "./enums.js";
@@ -111,8 +113,8 @@ export const DispatchBatchRef = builder.prismaNode("DispatchBatch", {
 builder.prismaObjectFields(ConversationRef, (t) => ({
   hasWebhook: t.boolean({
     description: "Whether a dispatch gave this conversation a webhook for its lifecycle events. The webhook itself is never returned.",
-    select: { webhook: true },
-    resolve: (conversation) => conversation.webhook !== null,
+    select: { webhookEndpointId: true },
+    resolve: (conversation) => conversation.webhookEndpointId !== null,
   }),
   batchId: t.globalID({
     nullable: true,
@@ -257,13 +259,37 @@ async function dispatchingAgent(tx: Prisma.TransactionClient, ctx: Context, requ
   return agentId;
 }
 
+/**
+ * A dispatch's webhook as an endpoint of its own (dialect VELENTS_AGENT) that its conversations
+ * point at: deliveries, retries and the delivery log are those of every webhook. Its headers
+ * may carry the integrator's credentials, so they are sealed like a signing secret.
+ */
+async function dispatchEndpoint(tx: Prisma.TransactionClient, ctx: Context, webhook: Webhook, field: string): Promise<string | null> {
+  if (!webhook) return null;
+  const problem = webhookUrlProblem(webhook.link, ctx.webhooks.allowPrivate);
+  if (problem) throw badInput(`${field}.link`, problem);
+  const headers = (webhook.headers ?? {}) as Record<string, string>;
+  const endpoint = await tx.webhookEndpoint.create({
+    data: {
+      tenantId: ctx.tenantId,
+      dialect: "VELENTS_AGENT",
+      url: webhook.link,
+      events: [],
+      headersCiphertext: Object.keys(headers).length > 0 ? ctx.webhooks.box().seal(JSON.stringify(headers)) : null,
+      extraBody: (webhook.body ?? {}) as Prisma.InputJsonObject,
+    },
+    select: { id: true },
+  });
+  return endpoint.id;
+}
+
 /** What a dispatch writes on its conversation, new or reopened. */
-function runData(agentId: string, values: unknown, webhook: Webhook, batchId: string | null) {
+function runData(agentId: string, values: unknown, webhookEndpointId: string | null, batchId: string | null) {
   return {
     status: "OPEN" as const,
     agentId,
     inputValues: (values ?? {}) as Prisma.InputJsonObject,
-    webhook: webhook ? ({ link: webhook.link, body: webhook.body ?? {}, headers: webhook.headers ?? {} } as Prisma.InputJsonObject) : Prisma.DbNull,
+    webhookEndpointId,
     batchId,
   };
 }
@@ -306,10 +332,10 @@ type BatchInput = typeof DispatchBatchInput.$inferInput;
 async function dispatchConversation(ctx: Context, input: DispatchInput) {
   const phone = addressOf(input.phone, "phone")!;
   const channelType = input.channelType;
-  const { type, conversation } = await racing(
-    ctx.prisma.$transaction(async (tx) => {
+  return racing(
+    transact(ctx, async (tx, emit) => {
       const agentId = await dispatchingAgent(tx, ctx, input.agentId, "input.agentId");
-      const data = runData(agentId, input.values, input.webhook, null);
+      const data = runData(agentId, input.values, await dispatchEndpoint(tx, ctx, input.webhook, "input.webhook"), null);
       const existing = await tx.conversation.findFirst({
         where: { tenantId: ctx.tenantId, channelType, customerIdentifier: phone },
         select: { id: true, status: true },
@@ -317,7 +343,8 @@ async function dispatchConversation(ctx: Context, input: DispatchInput) {
       if (existing) {
         const reopened = existing.status === "CLOSED" ? await reopen(tx, ctx.tenantId, existing.id, data) : undefined;
         if (!reopened) throw conflict(inProgress(phone));
-        return { type: "UPDATED" as const, conversation: reopened };
+        emit(conversationEvent("UPDATED", reopened, { started: true }));
+        return reopened.id;
       }
       const created = await tx.conversation.create({
         data: {
@@ -329,21 +356,22 @@ async function dispatchConversation(ctx: Context, input: DispatchInput) {
         },
         select: conversationFacts,
       });
-      return { type: "CREATED" as const, conversation: created };
+      emit(conversationEvent("CREATED", created, { started: true }));
+      return created.id;
     }),
     "input.agentId",
   );
-  ctx.events.publish(conversationEvent(type, conversation));
-  return conversation.id;
 }
 
 async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutcome> {
   const channelType = input.channelType;
   const rows = input.rows.map((row, index) => ({ row: index, phone: addressOf(row.phone, "phone")!, values: row.values }));
   const outcome = await racing(
-    ctx.prisma.$transaction(
-      async (tx) => {
+    transact(
+      ctx,
+      async (tx, emit) => {
         const agentId = await dispatchingAgent(tx, ctx, input.agentId, "input.agentId");
+        const webhookEndpointId = await dispatchEndpoint(tx, ctx, input.webhook, "input.webhook");
         const batch = await tx.dispatchBatch.create({
           data: { tenantId: ctx.tenantId, agentId, name: input.name.trim(), channelType },
           select: { id: true },
@@ -376,7 +404,7 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
           const first = await reserveNumbers(tx, ctx.tenantId, "lastConversationNumber", toCreate.length);
           const created = await tx.conversation.createManyAndReturn({
             data: toCreate.map((row, offset) => ({
-              ...runData(agentId, row.values, input.webhook, batch.id),
+              ...runData(agentId, row.values, webhookEndpointId, batch.id),
               tenantId: ctx.tenantId,
               number: first + offset,
               channelType,
@@ -392,7 +420,7 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
           }
         }
         for (const row of toReopen) {
-          const reopened = await reopen(tx, ctx.tenantId, row.id, runData(agentId, row.values, input.webhook, batch.id));
+          const reopened = await reopen(tx, ctx.tenantId, row.id, runData(agentId, row.values, webhookEndpointId, batch.id));
           if (!reopened) {
             skipped.push({ row: row.row, phone: row.phone, reason: "IN_PROGRESS", message: inProgress(row.phone) });
             continue;
@@ -402,6 +430,7 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
         }
         dispatched.sort((a, b) => a.row - b.row);
         skipped.sort((a, b) => a.row - b.row);
+        for (const row of dispatched) emit(conversationEvent(row.type, row.facts, { started: true }));
         return { batchId: batch.id, dispatched, skipped };
       },
       // A thousand rows, some of them reopened one by one, outlast the 5 s default on a slow disk.
@@ -409,7 +438,6 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
     ),
     "input.agentId",
   );
-  for (const row of outcome.dispatched) ctx.events.publish(conversationEvent(row.type, row.facts));
   return {
     batchId: outcome.batchId,
     dispatched: outcome.dispatched.map(({ type: _type, facts: _facts, ...row }) => row),

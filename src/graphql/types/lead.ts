@@ -6,7 +6,7 @@ import { newestFirst, offsetArgOptions, withOffset } from "../pagination.js";
 import type { Context } from "../context.js";
 import { conversationEvent, conversationFacts, leadEvent } from "../../events/events.js";
 import { badInput, conflict, notFound, orNotFound } from "../errors.js";
-import { publishAfter } from "../publish.js";
+import { transact } from "../publish.js";
 import { requireOwned } from "../ownership.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
@@ -129,6 +129,13 @@ async function leadsOfLockedConversation(tx: Prisma.TransactionClient, tenantId:
   return tx.lead.count({ where: { tenantId, conversationId } });
 }
 
+/** A lead's status, locked until the transaction ends so that the event's previousStatus is the one this write replaced. */
+async function statusOf(tx: Prisma.TransactionClient, tenantId: string, id: string): Promise<string | undefined> {
+  const rows = await tx.$queryRaw<{ status: string }[]>`
+    SELECT status::text FROM "Lead" WHERE id = ${id}::uuid AND "tenantId" = ${tenantId}::uuid FOR UPDATE`;
+  return rows[0]?.status;
+}
+
 /** Applies a shallow patch to a lead's captured fields in one statement: keys set to null go, the rest are merged. */
 async function patchLeadFields(tx: Prisma.TransactionClient, tenantId: string, id: string, patch: Record<string, unknown>) {
   const removed = Object.keys(patch).filter((key) => patch[key] === null);
@@ -165,12 +172,12 @@ builder.mutationFields((t) => ({
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
       // An exclusive create checks the conversation as it locks it.
       if (!input.exclusive) await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
-      const lead = ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         if (input.exclusive && input.conversationId) {
           const existing = await leadsOfLockedConversation(tx, ctx.tenantId, input.conversationId.id);
           if (existing > 0) throw conflict("This conversation already has a lead");
         }
-        return tx.lead.create({
+        const lead = await tx.lead.create({
           ...query,
           data: {
             tenantId: ctx.tenantId,
@@ -183,8 +190,9 @@ builder.mutationFields((t) => ({
             crmExternalId: input.crmExternalId,
           },
         });
+        emit(leadEvent("CREATED", lead));
+        return lead;
       });
-      return publishAfter(ctx, lead, (row) => leadEvent("CREATED", row));
     },
   }),
   updateLead: t.prismaField({
@@ -198,9 +206,10 @@ builder.mutationFields((t) => ({
     },
     resolve: async (query, _root, { id, input }, ctx) => {
       if (input.status === null) throw badInput("input.status", "status cannot be cleared");
-      const updated = ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         if (input.fieldsPatch) await patchLeadFields(tx, ctx.tenantId, id.id, input.fieldsPatch as Record<string, unknown>);
-        return orNotFound(
+        const before = input.status ? await statusOf(tx, ctx.tenantId, id.id) : undefined;
+        const lead = await orNotFound(
           "Lead",
           tx.lead.update({
             ...query,
@@ -208,8 +217,9 @@ builder.mutationFields((t) => ({
             data: { status: input.status ?? undefined, score: input.score, source: input.source, crmExternalId: input.crmExternalId },
           }),
         );
+        emit(leadEvent("UPDATED", lead, before));
+        return lead;
       });
-      return publishAfter(ctx, updated, (row) => leadEvent("UPDATED", row));
     },
   }),
   updateLeadStatus: t.prismaField({
@@ -222,11 +232,12 @@ builder.mutationFields((t) => ({
       status: t.arg({ type: LeadStatusEnum, required: true }),
     },
     resolve: (query, _root, { id, status }, ctx) =>
-      publishAfter(
-        ctx,
-        orNotFound("Lead", ctx.prisma.lead.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status } })),
-        (row) => leadEvent("UPDATED", row),
-      ),
+      transact(ctx, async (tx, emit) => {
+        const before = await statusOf(tx, ctx.tenantId, id.id);
+        const lead = await orNotFound("Lead", tx.lead.update({ ...query, where: { id: id.id, tenantId: ctx.tenantId }, data: { status } }));
+        emit(leadEvent("UPDATED", lead, before));
+        return lead;
+      }),
   }),
   requestLeadHandoff: t.prismaField({
     type: HandoffRef,
@@ -241,7 +252,7 @@ builder.mutationFields((t) => ({
       summary: t.arg.string({ validate: z.string().max(1_000).nullish() }),
     },
     resolve: async (query, _root, { id, reason, summary }, ctx) => {
-      const { handoff, conversation } = await ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         const lead = await tx.lead.findFirst({ where: { id: id.id, tenantId: ctx.tenantId }, select: { conversationId: true } });
         if (!lead) throw notFound("Lead", "id");
         if (!lead.conversationId) throw conflict("This lead has no conversation to hand off");
@@ -254,10 +265,9 @@ builder.mutationFields((t) => ({
           ...query,
           data: { tenantId: ctx.tenantId, conversationId: lead.conversationId, leadId: id.id, reason, summary },
         });
-        return { handoff, conversation };
+        emit(conversationEvent("HANDOFF_REQUESTED", conversation, { handoffId: handoff.id }));
+        return handoff;
       });
-      ctx.events.publish(conversationEvent("HANDOFF_REQUESTED", conversation, { handoffId: handoff.id }));
-      return handoff;
     },
   }),
 }));

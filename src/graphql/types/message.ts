@@ -9,6 +9,7 @@ import type { ChannelType } from "../../generated/prisma/enums.js";
 import { builder } from "../builder.js";
 import { newestFirst } from "../pagination.js";
 import { badInput, conflict, notFound } from "../errors.js";
+import { transact } from "../publish.js";
 import { idOf } from "../ids.js";
 import { rules } from "../validation.js";
 import { ContactRef } from "./contact.js";
@@ -82,7 +83,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SendMessageToContactInput, required: true }) },
     resolve: async (query, _root, { input }, ctx) => {
       const channelType = input.channelType;
-      const result = await ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         const contact = await tx.contact.findFirst({ where: { id: input.contactId.id, tenantId: ctx.tenantId } });
         if (!contact) throw notFound("Contact", "input.contactId");
         let conversation = await tx.conversation.findFirst({
@@ -131,12 +132,12 @@ builder.mutationFields((t) => ({
             created = true;
           }
         }
-        return { created, linked, ...(await appendMessage(tx, ctx.tenantId, conversation.id, { role: "ASSISTANT", content: input.content, outbound: true }, query)) };
+        const appended = await appendMessage(tx, ctx.tenantId, conversation.id, { role: "ASSISTANT", content: input.content, outbound: true }, query);
+        if (created) emit(conversationEvent("CREATED", appended.conversation));
+        if (linked) emit(conversationEvent("UPDATED", appended.conversation, { changed: ["contactId"] }));
+        emit(conversationEvent("MESSAGE_ADDED", appended.conversation, { messageId: appended.message.id }));
+        return appended.message;
       });
-      if (result.created) ctx.events.publish(conversationEvent("CREATED", result.conversation));
-      if (result.linked) ctx.events.publish(conversationEvent("UPDATED", result.conversation));
-      ctx.events.publish(conversationEvent("MESSAGE_ADDED", result.conversation, { messageId: result.message.id }));
-      return result.message;
     },
   }),
   reportMessageDelivery: t.prismaField({
@@ -149,10 +150,14 @@ builder.mutationFields((t) => ({
       if (input.status === "SENT" && input.error != null) throw badInput("input.error", "only a FAILED delivery has an error");
       if (input.status === "FAILED" && input.error == null) throw badInput("input.error", "a FAILED delivery needs its reason");
       const id = input.messageId.id;
-      const reported = await ctx.prisma.message.updateManyAndReturn({
-        where: { id, tenantId: ctx.tenantId, deliveryStatus: "QUEUED" },
-        data: { deliveryStatus: input.status, deliveryError: input.error?.trim() ?? null, deliveryReportedAt: new Date() },
-        select: { id: true, conversation: { select: conversationFacts } },
+      const reported = await transact(ctx, async (tx, emit) => {
+        const reported = await tx.message.updateManyAndReturn({
+          where: { id, tenantId: ctx.tenantId, deliveryStatus: "QUEUED" },
+          data: { deliveryStatus: input.status, deliveryError: input.error?.trim() ?? null, deliveryReportedAt: new Date() },
+          select: { id: true, conversation: { select: conversationFacts } },
+        });
+        if (reported[0]) emit(conversationEvent("MESSAGE_UPDATED", reported[0].conversation, { messageId: id }));
+        return reported;
       });
       if (reported.length === 0) {
         const message = await ctx.prisma.message.findFirst({ where: { id, tenantId: ctx.tenantId }, select: { deliveryStatus: true } });
@@ -160,7 +165,6 @@ builder.mutationFields((t) => ({
         if (message.deliveryStatus === null) throw badInput("input.messageId", "This message was not sent to the customer: it has no delivery to report");
         throw conflict(`This message's delivery was already reported ${message.deliveryStatus}`);
       }
-      ctx.events.publish(conversationEvent("MESSAGE_UPDATED", reported[0]!.conversation, { messageId: id }));
       return ctx.prisma.message.findUniqueOrThrow({ ...query, where: { id } });
     },
   }),

@@ -10,6 +10,7 @@ import { TicketPriority, TicketStatus } from "../../generated/prisma/enums.js";
 import { reserveNumbers } from "../../db/numbers.js";
 import { conversationEvent, conversationFacts } from "../../events/events.js";
 import { builder } from "../builder.js";
+import { transact } from "../publish.js";
 import type { Context } from "../context.js";
 import { notFound } from "../errors.js";
 import { encodeId, idOf } from "../ids.js";
@@ -155,7 +156,7 @@ builder.mutationFields((t) => ({
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
       const id = randomUUID();
       const email = trimmed(input.customerEmail);
-      const created = await ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         const conversation = await tx.conversation.create({
           data: {
             tenantId: ctx.tenantId,
@@ -187,12 +188,11 @@ builder.mutationFields((t) => ({
             tags: trimmedTags(input.tags) ?? [],
           },
         });
-        return { ticket, conversation, first };
+        // Subscribers learn of the new conversation, then of its first message.
+        emit(conversationEvent("CREATED", conversation));
+        if (first) emit(conversationEvent("MESSAGE_ADDED", first.conversation, { messageId: first.message.id }));
+        return ticket;
       });
-      // Committed: live subscribers learn of the new conversation, then of its first message.
-      ctx.events.publish(conversationEvent("CREATED", created.conversation));
-      if (created.first) ctx.events.publish(conversationEvent("MESSAGE_ADDED", created.first.conversation, { messageId: created.first.message.id }));
-      return created.ticket;
     },
   }),
   updateTicket: t.prismaField({
@@ -206,7 +206,7 @@ builder.mutationFields((t) => ({
       input: t.arg({ type: UpdateTicketInput, required: true, validate: rules.someChange }),
     },
     resolve: async (query, _root, { id, input }, ctx) => {
-      const updated = await ctx.prisma.$transaction(async (tx) => {
+      return transact(ctx, async (tx, emit) => {
         const existing = await tx.ticket.findFirst({
           where: { id: id.id, tenantId: ctx.tenantId },
           select: { conversationId: true, conversation: { select: { status: true } } },
@@ -233,10 +233,9 @@ builder.mutationFields((t) => ({
             tags: trimmedTags(input.tags),
           },
         });
-        return { ticket, conversation, closed: conversationStatus === "CLOSED" };
+        emit(conversationEvent(conversationStatus === "CLOSED" ? "CLOSED" : "UPDATED", conversation));
+        return ticket;
       });
-      ctx.events.publish(conversationEvent(updated.closed ? "CLOSED" : "UPDATED", updated.conversation));
-      return updated.ticket;
     },
   }),
 }));

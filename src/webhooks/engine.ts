@@ -1,0 +1,292 @@
+// Outbound webhooks on pg-boss, on the service's own database (PGlite or PostgreSQL).
+//
+// 1. A write records its events in its own transaction: Event rows (the outbox) and one
+//    `webhook-fanout` job naming them. A rollback leaves neither; a commit keeps both, so a
+//    committed change is sent even if the process dies a moment later.
+// 2. Fan-out finds the endpoints that want each event, renders each dialect's body once and
+//    stores it as a WebhookDelivery with one `webhook-deliver` job, in one transaction.
+// 3. A delivery job makes one attempt, logs it and, when it may be retried, queues the next
+//    attempt with its backoff, again in one transaction. pg-boss hands each job to one worker
+//    across instances; a job whose instance died mid-attempt expires and runs again.
+import { randomInt } from "node:crypto";
+import PgBoss from "pg-boss";
+import type { Config } from "../config.js";
+import type { Database } from "../db/client.js";
+import type { DomainEvent } from "../events/events.js";
+import type { Prisma } from "../generated/prisma/client.js";
+import { createRenderer, type Renderer } from "./render.js";
+import { loadSecretBox, type SecretBox } from "./secrets.js";
+import { sendWebhook, type SendOutcome } from "./send.js";
+import { signatureHeaders } from "./signing.js";
+
+const FANOUT = "webhook-fanout";
+const DELIVER = "webhook-deliver";
+/** Jobs one worker takes per fetch; they are attempted concurrently. */
+const BATCH = 20;
+const DELIVER_WORKERS = 2;
+
+interface FanoutJob {
+  eventIds: string[];
+}
+interface DeliverJob {
+  deliveryId: string;
+  /** The attempt this job makes: a job for an attempt already made (a re-run) does nothing. */
+  attempt: number;
+}
+
+export interface Webhooks {
+  /** Inside a write's transaction: its events into the outbox, with the job that fans them out. */
+  record(tx: Prisma.TransactionClient, events: DomainEvent[]): Promise<void>;
+  /** After that transaction committed: this instance's fan-out starts at once instead of at its next poll. */
+  committed(): void;
+  /** A new attempt for a delivery that ended (FAILED or DELIVERED); false if it is not this tenant's or still pending. */
+  redeliver(tenantId: string, deliveryId: string): Promise<boolean>;
+  /** Seals signing secrets and dispatch headers (ready after start()). */
+  box(): SecretBox;
+  /** WEBHOOK_ALLOW_PRIVATE: whether http:// and private targets are accepted (registration checks it too). */
+  readonly allowPrivate: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+type WebhookConfig = Pick<Config, "webhooks" | "databaseUrl" | "dataDir">;
+
+/** pg-boss's job SQL, run on the caller's Prisma transaction so the job commits (or not) with it. */
+function inTransaction(tx: Prisma.TransactionClient): PgBoss.Db {
+  return { executeSql: async (text, values) => ({ rows: await tx.$queryRawUnsafe(text, ...values) }) };
+}
+
+/** The delay before attempt `attempt + 1`, with ±20 % jitter so retries of one outage spread out. */
+export function retryDelayMs(delaysSeconds: number[], attempt: number): number | null {
+  const base = delaysSeconds[attempt - 1];
+  if (base === undefined) return null;
+  const ms = base * 1000;
+  return Math.max(0, Math.round(ms + (randomInt(0, 401) - 200) / 1000 * ms));
+}
+
+type Verdict = { status: "DELIVERED" } | { status: "FAILED"; permanent: boolean } ;
+
+/** Vorel's documented rules, for every dialect: 2xx delivered, 4xx (or a refused target) final, the rest retried. */
+function verdictOf(outcome: SendOutcome): Verdict {
+  if (outcome.kind === "refused") return { status: "FAILED", permanent: true };
+  if (outcome.kind === "failed") return { status: "FAILED", permanent: false };
+  if (outcome.status >= 200 && outcome.status < 300) return { status: "DELIVERED" };
+  // A redirect is not followed: the endpoint's URL is wrong until its owner changes it.
+  return { status: "FAILED", permanent: outcome.status < 500 };
+}
+
+export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
+  const settings = config.webhooks;
+  // pg-boss completes a job without awaiting it and may finish a fetch after stop(): shutdown
+  // waits until none of its statements and none of our handlers are running, so nothing is
+  // sent on a closed pool.
+  let running = 0;
+  const counted = async <T>(work: () => Promise<T>): Promise<T> => {
+    running += 1;
+    try {
+      return await work();
+    } finally {
+      running -= 1;
+    }
+  };
+  const boss = new PgBoss({
+    db: { executeSql: (text, values) => counted(() => db.jobs.executeSql(text, values)) },
+    schema: db.jobs.schema,
+    maintenanceIntervalSeconds: settings.maintenanceSeconds,
+    // No cron schedules: nothing here needs pg-boss's clock monitor.
+    schedule: false,
+  });
+  boss.on("error", (error: Error) => console.error(`webhooks: ${error.message}`));
+  const renderer: Renderer = createRenderer(db.prisma);
+  let secrets: SecretBox | undefined;
+  let fanoutWorker: string | undefined;
+  const deliverWorkers: string[] = [];
+  let started: Promise<void> | undefined;
+
+  const wakeDelivery = () => deliverWorkers.forEach((id) => boss.notifyWorker(id));
+
+  async function fanout(eventIds: string[]) {
+    const events = await db.prisma.event.findMany({ where: { id: { in: eventIds } }, orderBy: { sequence: "asc" } });
+    let queued = 0;
+    for (const event of events) {
+      const facts = event.facts as unknown as DomainEvent;
+      const conversationId = facts.topic === "conversation" ? facts.conversationId : undefined;
+      const endpoints = await db.prisma.webhookEndpoint.findMany({
+        where: {
+          tenantId: event.tenantId,
+          status: "ACTIVE",
+          OR: [{ dialect: { not: "VELENTS_AGENT" } }, ...(conversationId ? [{ conversations: { some: { id: conversationId } } }] : [])],
+        },
+        select: { id: true, dialect: true, events: true, extraBody: true },
+      });
+      for (const endpoint of endpoints) {
+        const rendered = await renderer.render(endpoint, facts, event.occurredAt);
+        if (rendered.length === 0) continue;
+        await db.prisma.$transaction(async (tx) => {
+          for (const delivery of rendered) {
+            const { count } = await tx.webhookDelivery.createMany({
+              data: [{ id: delivery.id, tenantId: event.tenantId, endpointId: endpoint.id, eventId: event.id, eventName: delivery.name, body: delivery.body, nextAttemptAt: new Date() }],
+              // A fan-out that runs again (its instance died after this commit) finds them made.
+              skipDuplicates: true,
+            });
+            if (count === 0) continue;
+            await boss.send(DELIVER, { deliveryId: delivery.id, attempt: 1 } satisfies DeliverJob, { db: inTransaction(tx) });
+            queued += 1;
+          }
+        });
+      }
+    }
+    if (queued > 0) wakeDelivery();
+  }
+
+  async function deliver({ deliveryId, attempt }: DeliverJob) {
+    const delivery = await db.prisma.webhookDelivery.findUnique({
+      where: { id: deliveryId },
+      include: { endpoint: { select: { id: true, dialect: true, url: true, status: true, secretCiphertext: true, headersCiphertext: true } } },
+    });
+    if (!delivery || delivery.status !== "PENDING" || delivery.attemptCount >= attempt) return;
+    const { endpoint } = delivery;
+    const box = secrets!;
+    let outcome: SendOutcome;
+    if (endpoint.status !== "ACTIVE") {
+      outcome = { kind: "refused", durationMs: 0, error: "the endpoint is disabled" };
+    } else {
+      const secret = endpoint.secretCiphertext ? box.open(endpoint.secretCiphertext) : null;
+      const ownHeaders = endpoint.headersCiphertext ? (JSON.parse(box.open(endpoint.headersCiphertext)) as Record<string, string>) : {};
+      const signed = signatureHeaders(endpoint.dialect, secret, {
+        id: delivery.id,
+        body: delivery.body,
+        timestamp: Math.floor(Date.now() / 1000),
+        eventName: delivery.eventName,
+      });
+      outcome = await sendWebhook(
+        { url: endpoint.url, body: delivery.body, headers: { ...ownHeaders, ...signed } },
+        { timeoutMs: settings.attemptTimeoutMs, allowPrivate: settings.allowPrivate },
+      );
+    }
+    const verdict = verdictOf(outcome);
+    const delay = verdict.status === "FAILED" && !verdict.permanent ? retryDelayMs(settings.retryDelaysSeconds, attempt) : null;
+    const nextAttemptAt = delay === null ? null : new Date(Date.now() + delay);
+    const ended = nextAttemptAt === null;
+    await db.prisma.$transaction(async (tx) => {
+      await tx.webhookAttempt.create({
+        data: {
+          tenantId: delivery.tenantId,
+          deliveryId,
+          number: attempt,
+          statusCode: outcome.kind === "response" ? outcome.status : null,
+          durationMs: outcome.durationMs,
+          error: outcome.kind === "response" ? null : outcome.error,
+          responseBody: outcome.kind === "response" ? outcome.body.slice(0, 1024) : null,
+          nextAttemptAt,
+        },
+      });
+      await tx.webhookDelivery.update({
+        where: { id: deliveryId },
+        data: {
+          attemptCount: attempt,
+          status: verdict.status === "DELIVERED" ? "DELIVERED" : ended ? "FAILED" : "PENDING",
+          deliveredAt: verdict.status === "DELIVERED" ? new Date() : undefined,
+          nextAttemptAt,
+        },
+      });
+      if (nextAttemptAt) {
+        await boss.send(DELIVER, { deliveryId, attempt: attempt + 1 } satisfies DeliverJob, { db: inTransaction(tx), startAfter: nextAttemptAt });
+      } else if (verdict.status === "DELIVERED") {
+        await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, consecutiveFailures: { gt: 0 } }, data: { consecutiveFailures: 0 } });
+      } else if (endpoint.status === "ACTIVE") {
+        const { consecutiveFailures } = await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { consecutiveFailures: { increment: 1 } }, select: { consecutiveFailures: true } });
+        if (settings.disableAfterFailures > 0 && consecutiveFailures >= settings.disableAfterFailures) {
+          await tx.webhookEndpoint.update({
+            where: { id: endpoint.id },
+            data: { status: "DISABLED", disabledReason: `disabled by the service after ${consecutiveFailures} failed deliveries in a row` },
+          });
+        }
+      }
+    });
+  }
+
+  /** Runs a batch's jobs side by side; each job's own failure is logged and left to pg-boss to retry. */
+  function batchHandler<T>(work: (data: T) => Promise<void>, wake: () => void) {
+    return async (jobs: PgBoss.Job<T>[]) => {
+      const results = await counted(() => Promise.allSettled(jobs.map((job) => work(job.data))));
+      const failed = results.filter((result): result is PromiseRejectedResult => result.status === "rejected");
+      for (const failure of failed) console.error(`webhooks: ${(failure.reason as Error).message}`);
+      // A full batch means more may be waiting: fetch again now rather than after the interval.
+      if (jobs.length === BATCH) wake();
+      // pg-boss completes or fails a batch as one; failing it re-runs every job, which the
+      // attempt guard and the unique delivery key make harmless.
+      if (failed.length > 0) throw new Error(`${failed.length} of ${jobs.length} webhook jobs failed`);
+    };
+  }
+
+  async function start() {
+    secrets = await loadSecretBox(settings, config);
+    await boss.start();
+    const expireInSeconds = Math.ceil(settings.attemptTimeoutMs / 1000) + 10;
+    for (const [name, options] of [
+      [FANOUT, { retryLimit: 20, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 }],
+      [DELIVER, { retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds }],
+    ] as const) {
+      await boss.createQueue(name, { name, ...options });
+      await boss.updateQueue(name, { name, ...options });
+    }
+    const polling = { batchSize: BATCH, pollingIntervalSeconds: settings.pollingSeconds };
+    fanoutWorker = await boss.work<FanoutJob>(FANOUT, polling, batchHandler((job) => fanout(job.eventIds), () => boss.notifyWorker(fanoutWorker!)));
+    for (let index = 0; index < DELIVER_WORKERS; index += 1) {
+      deliverWorkers.push(await boss.work<DeliverJob>(DELIVER, polling, batchHandler(deliver, wakeDelivery)));
+    }
+  }
+
+  return {
+    async record(tx, events) {
+      if (events.length === 0) return;
+      await tx.event.createMany({
+        data: events.map((event) => ({
+          id: event.id,
+          tenantId: event.tenantId,
+          topic: event.topic,
+          type: event.type,
+          facts: event as unknown as Prisma.InputJsonObject,
+          occurredAt: new Date(event.occurredAt),
+        })),
+      });
+      await boss.send(FANOUT, { eventIds: events.map((event) => event.id) } satisfies FanoutJob, { db: inTransaction(tx) });
+    },
+    committed() {
+      if (fanoutWorker) boss.notifyWorker(fanoutWorker);
+    },
+    async redeliver(tenantId, deliveryId) {
+      return db.prisma.$transaction(async (tx) => {
+        const [delivery] = await tx.webhookDelivery.updateManyAndReturn({
+          where: { id: deliveryId, tenantId, status: { not: "PENDING" } },
+          data: { status: "PENDING", nextAttemptAt: new Date() },
+          select: { attemptCount: true },
+        });
+        if (!delivery) return false;
+        await boss.send(DELIVER, { deliveryId, attempt: delivery.attemptCount + 1 } satisfies DeliverJob, { db: inTransaction(tx) });
+        return true;
+      }).then((queued) => {
+        if (queued) wakeDelivery();
+        return queued;
+      });
+    },
+    allowPrivate: settings.allowPrivate,
+    box() {
+      if (!secrets) throw new Error("webhooks are not started");
+      return secrets;
+    },
+    start() {
+      started ??= start();
+      return started;
+    },
+    async stop() {
+      if (!started) return;
+      await started.catch(() => {});
+      // In-flight attempts finish (at most one timeout); what is left stays queued for the next start.
+      await boss.stop({ graceful: true, close: false, timeout: settings.attemptTimeoutMs + 1_000, wait: true });
+      const deadline = Date.now() + settings.attemptTimeoutMs + 1_000;
+      while (running > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
+}
