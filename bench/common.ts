@@ -17,6 +17,9 @@ export function intFromEnv(name: string, fallback: number, min = 1): number {
   return value;
 }
 
+/** Settings every bench server gets: a webhook key of the run's own (PostgreSQL requires one; nothing it seals outlives the run). */
+export const BENCH_ENV = { WEBHOOK_SECRET_KEY: process.env.WEBHOOK_SECRET_KEY || randomBytes(32).toString("base64") };
+
 /** DATABASE_URL: PostgreSQL in a schema of this run's own (dropped by `drop`); unset: the embedded database in memory. */
 export function benchDatabase() {
   const raw = process.env.DATABASE_URL;
@@ -41,7 +44,11 @@ export function benchDatabase() {
     label: `PostgreSQL at ${base.host}, schema ${schema}`,
     config: { databaseUrl: url.toString(), dataDir: "" },
     version: () => admin(async (client) => (await client.query<{ server_version: string }>("SHOW server_version")).rows[0]?.server_version ?? "?"),
-    drop: () => (dropping ??= admin(async (client) => void (await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)))),
+    drop: () =>
+      (dropping ??= admin(async (client) => {
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}_jobs" CASCADE`);
+      })),
   };
 }
 

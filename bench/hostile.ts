@@ -15,7 +15,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/client.js";
 import { createApp } from "../src/http/server.js";
-import { fmt, intFromEnv, median, printTable, runBench, type BenchDatabase, type Cleanup } from "./common.js";
+import { fmt, intFromEnv, median, printTable, runBench, type BenchDatabase, type Cleanup, BENCH_ENV } from "./common.js";
 import { seedTenant } from "./rest-seed.js";
 
 const HOST = "127.0.0.1";
@@ -112,7 +112,7 @@ async function main(database: BenchDatabase, cleanup: Cleanup): Promise<number> 
   console.log(`database: ${database.label}; ${REPEATS} requests per case, one at a time`);
   const db = await openDatabase(database.config);
   cleanup.unshift(() => db.close());
-  const app = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
+  const app = createApp(db, loadConfig({ ...BENCH_ENV, RATE_LIMITS: "off" }));
   cleanup.unshift(() => app.close());
   let failed = false;
   const tenant = await seedTenant(db, "Bench Hostile", { conversations: 5, leads: 5 }, 0);

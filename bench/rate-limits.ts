@@ -45,7 +45,7 @@ import { operationCost } from "../src/limits/rate-limits.js";
 import { POLICY_NAMES } from "../src/limits/settings.js";
 import { convo } from "../src/rest/dialects/convo.js";
 import { seedTenant } from "./rest-seed.js";
-import { type BenchDatabase, checkpoint, type Cleanup, fmt, intFromEnv, median, printTable, runAutocannon, runBench, trackRequests, waitForIdle } from "./common.js";
+import { type BenchDatabase, checkpoint, type Cleanup, fmt, intFromEnv, median, printTable, runAutocannon, runBench, trackRequests, waitForIdle, BENCH_ENV } from "./common.js";
 
 const HOST = "127.0.0.1";
 
@@ -197,7 +197,7 @@ async function main(database: BenchDatabase, cleanup: Cleanup): Promise<number> 
   ];
   const sides: Side[] = [];
   for (const [name, env] of configs) {
-    const app = createApp(db, loadConfig(env));
+    const app = createApp(db, loadConfig({ ...BENCH_ENV, ...env }));
     cleanup.unshift(() => app.close());
     const port = await app.listen(0, HOST);
     sides.push({ name, app, base: `http://${HOST}:${port}`, tracker: trackRequests(app.server) });

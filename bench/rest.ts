@@ -43,7 +43,7 @@ import { documentPath } from "../src/rest/documents.js";
 import type { RestRequest, Route } from "../src/rest/route.js";
 import { largestDifferences, Profiler, summarise, type ProfileSummary } from "./rest-profile.js";
 import { SEEDED_TABLES, seedTenant, type SeededTenant } from "./rest-seed.js";
-import { type BenchDatabase, checkpoint, type Cleanup, fmt, intFromEnv, median, printTable, runAutocannon, runBench, trackRequests, waitForIdle } from "./common.js";
+import { type BenchDatabase, checkpoint, type Cleanup, fmt, intFromEnv, median, printTable, runAutocannon, runBench, trackRequests, waitForIdle, BENCH_ENV } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -250,7 +250,7 @@ async function main(database: BenchDatabase, cleanup: Cleanup): Promise<number> 
   checkpoint();
 
   // Without rate limits: this measures REST against GraphQL (bench/rate-limits.ts measures the limits).
-  const app = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
+  const app = createApp(db, loadConfig({ ...BENCH_ENV, RATE_LIMITS: "off" }));
   const port = await app.listen(0, HOST);
   cleanup.unshift(() => app.close());
   const base = `http://${HOST}:${port}`;

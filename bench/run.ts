@@ -21,7 +21,7 @@ import { openDatabase, type Database } from "../src/db/client.js";
 import type { ChannelType, ConversationStatus } from "../src/generated/prisma/enums.js";
 import { createApp, type App } from "../src/http/server.js";
 import { connectionConfig, createBaselineServer, type BaselineServer } from "./baseline.js";
-import { checkpoint, exitWith, fmt, interrupt, intFromEnv, printTable, runAutocannon, trackRequests } from "./common.js";
+import { checkpoint, exitWith, fmt, interrupt, intFromEnv, printTable, runAutocannon, trackRequests, BENCH_ENV } from "./common.js";
 
 const HOST = "127.0.0.1";
 const PAGE_SIZE = 20;
@@ -414,7 +414,7 @@ async function main(): Promise<number> {
     console.log(`seeded ${settings.conversations * 2} conversations, ${messageCount} messages in ${Date.now() - t} ms`);
 
     // Without rate limits: this measures the query path (bench/rate-limits.ts measures the limits).
-    const app: App = createApp(db, loadConfig({ RATE_LIMITS: "off" }));
+    const app: App = createApp(db, loadConfig({ ...BENCH_ENV, RATE_LIMITS: "off" }));
     const graphqlPort = await app.listen(0, HOST);
     cleanup.unshift(() => app.close());
     const baseline: BaselineServer = createBaselineServer({

@@ -12,12 +12,13 @@ import { loadConfig } from "../src/config.js";
 import { openDatabase } from "../src/db/client.js";
 import type { ConversationStatus } from "../src/generated/prisma/enums.js";
 import { encodeId } from "../src/graphql/ids.js";
+import { BENCH_ENV } from "./common.js";
 import { createApp } from "../src/http/server.js";
 import { writeHeapSnapshot } from "node:v8";
 import { gcClock, loopDelayClock, memorySnapshot, type ServerInfo } from "./subscriptions-memory.js";
 import { serve } from "./subscriptions-ipc.js";
 
-const config = loadConfig(process.env);
+const config = loadConfig({ ...BENCH_ENV, ...process.env });
 
 /**
  * openDatabase already retries a migration that waits for PostgreSQL's migration advisory

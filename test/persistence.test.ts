@@ -14,7 +14,7 @@ import { hashToken } from "../src/auth/tokens.js";
 import { loadConfig } from "../src/config.js";
 import { openDatabase, type Database } from "../src/db/client.js";
 import { createApp } from "../src/http/server.js";
-import { isolatedDatabaseConfig, usingPostgres, type GraphQLResponse } from "./harness.js";
+import { isolatedDatabaseConfig, TEST_WEBHOOK_KEY, usingPostgres, type GraphQLResponse } from "./harness.js";
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const migrationsDir = path.join(projectRoot, "prisma", "migrations");
@@ -26,7 +26,7 @@ async function migrationFolders(): Promise<string[]> {
 
 /** A server on an open database, and a way to talk to it. */
 async function serve(db: Database) {
-  const app = createApp(db, loadConfig({}));
+  const app = createApp(db, loadConfig({ WEBHOOK_SECRET_KEY: TEST_WEBHOOK_KEY }));
   const port = await app.listen(0, "127.0.0.1");
   const url = `http://127.0.0.1:${port}/graphql`;
   return {

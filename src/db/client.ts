@@ -15,6 +15,8 @@ export type { PrismaClient };
 export interface Database {
   prisma: PrismaClient;
   kind: "embedded" | "postgres";
+  /** The embedded database's directory ("memory://" for none); null on PostgreSQL. */
+  dataDir: string | null;
   /** Names of the migrations applied by this open (empty when the database was current). */
   appliedMigrations: string[];
   /** SQL statements sent so far; read it before and after a piece of work to count its statements. */
@@ -141,6 +143,7 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
     return {
       prisma,
       kind: driver.kind,
+      dataDir: driver.kind === "embedded" ? config.dataDir : null,
       appliedMigrations,
       sqlStatementCount: () => statements,
       jobs: driver.jobs,

@@ -241,7 +241,7 @@ export interface App {
 
 export function createApp(
   db: Database,
-  config: Pick<Config, "limits" | "live" | "port" | "host" | "redisUrl" | "rateLimits" | "corsOrigins" | "webhooks" | "databaseUrl" | "dataDir">,
+  config: Pick<Config, "limits" | "live" | "port" | "host" | "redisUrl" | "rateLimits" | "corsOrigins" | "webhooks">,
 ): App {
   const auth = authentication(db);
   const rateLimits = createRateLimits(config.rateLimits, config.redisUrl);

@@ -49,7 +49,7 @@ export interface Webhooks {
   stop(): Promise<void>;
 }
 
-type WebhookConfig = Pick<Config, "webhooks" | "databaseUrl" | "dataDir">;
+type WebhookConfig = Pick<Config, "webhooks">;
 
 /** pg-boss's job SQL, run on the caller's Prisma transaction so the job commits (or not) with it. */
 function inTransaction(tx: Prisma.TransactionClient): PgBoss.Db {
@@ -221,7 +221,7 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
   }
 
   async function start() {
-    secrets = await loadSecretBox(settings, config);
+    secrets = await loadSecretBox(settings, db);
     await boss.start();
     const expireInSeconds = Math.ceil(settings.attemptTimeoutMs / 1000) + 10;
     for (const [name, options] of [

@@ -44,9 +44,9 @@ function keyFrom(base64: string, where: string): Buffer {
  * one for the life of the process, as its data has. PostgreSQL is shared by instances that
  * must all hold the same key, so there it has to be configured.
  */
-export async function loadSecretBox(settings: { secretKey: string | undefined }, database: { databaseUrl: string | undefined; dataDir: string }): Promise<SecretBox> {
+export async function loadSecretBox(settings: { secretKey: string | undefined }, database: { dataDir: string | null }): Promise<SecretBox> {
   if (settings.secretKey) return boxWith(keyFrom(settings.secretKey, "WEBHOOK_SECRET_KEY"));
-  if (database.databaseUrl) {
+  if (database.dataDir === null) {
     throw new Error("WEBHOOK_SECRET_KEY is required with DATABASE_URL: every instance needs the same key (openssl rand -base64 32)");
   }
   if (database.dataDir === "memory://") return boxWith(randomBytes(32));
