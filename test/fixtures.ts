@@ -152,6 +152,13 @@ const TENANT_TABLES: Record<string, [column: string, table: string][]> = {
   ],
   Ticket: [["conversationId", "Conversation"]],
   DispatchBatch: [["agentId", "Agent"]],
+  Event: [],
+  WebhookEndpoint: [],
+  WebhookDelivery: [
+    ["endpointId", "WebhookEndpoint"],
+    ["eventId", "Event"],
+  ],
+  WebhookAttempt: [["deliveryId", "WebhookDelivery"]],
 };
 
 /**

@@ -268,9 +268,9 @@ describe.concurrent("restart", () => {
         expect(format).toBe("VOREL");
         expect(state).toBe("active");
         expect(name).toBe("CRM sync");
-        // Vorel's "read" is every canonical read scope; leads:write is itself.
+        // Vorel's "read" is every canonical read scope but webhooks:read; leads:write is itself.
         expect(scopes!.split(",").sort()).toEqual(
-          [...DATA_SCOPES.filter((s) => s.endsWith(":read")), "leads:write"].sort(),
+          [...DATA_SCOPES.filter((s) => s.endsWith(":read") && s !== "webhooks:read"), "leads:write"].sort(),
         );
 
         // Ids as the API writes them (agt_…) or bare; anything else is a usage error, not a stack trace.

@@ -587,7 +587,7 @@ describe("tags, apiTokens and viewer", () => {
     expect(admin.viewer.scopes).toEqual([
       "CONTACTS_READ", "CONTACTS_WRITE", "LEADS_READ", "LEADS_WRITE", "CONVERSATIONS_READ", "CONVERSATIONS_WRITE",
       "TICKETS_READ", "TICKETS_WRITE", "BOOKINGS_READ", "BOOKINGS_WRITE", "AGENTS_READ", "AGENTS_WRITE", "CHANNELS_READ", "CHANNELS_WRITE",
-      "ANALYTICS_READ", "ADMIN",
+      "WEBHOOKS_READ", "WEBHOOKS_WRITE", "ANALYTICS_READ", "ADMIN",
     ]);
     expect(admin.viewer.token).toMatchObject({ name: "test", format: "CONVO", revokedAt: null });
     expect(admin.viewer.token.scopes).toEqual(admin.viewer.scopes);

@@ -644,6 +644,8 @@ describe("403 names the missing scope", () => {
     "GET /agents": () => ["GET", "/api/v1/agents"],
     "GET /agents/:id": (s) => ["GET", `/api/v1/agents/${s.raw.agent.id}`],
     "GET /channels": () => ["GET", "/api/v1/channels"],
+    "POST /integrations/webhook": () => ["POST", "/api/v1/integrations/webhook", { type: "WEBHOOK", url: "https://hooks.example.com/avelto", events: ["lead.created"] }],
+    "GET /integrations": () => ["GET", "/api/v1/integrations"],
   };
 
   test("every Convo route has an example here", () => {
@@ -651,7 +653,7 @@ describe("403 names the missing scope", () => {
   });
 
   // channels:read is not among them: GET /channels needs no scope (Convo documents none).
-  const SCOPES_UNDER_TEST: Scope[] = ["leads:read", "leads:write", "conversations:read", "conversations:write", "agents:read"];
+  const SCOPES_UNDER_TEST: Scope[] = ["leads:read", "leads:write", "conversations:read", "conversations:write", "agents:read", "webhooks:read", "webhooks:write"];
 
   test("GET /channels answers a Convo token that holds no scope at all", async () => {
     const reply = await rest(await seed.tenant.tokenWith([]), "GET", "/api/v1/channels");

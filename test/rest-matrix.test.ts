@@ -182,6 +182,8 @@ const EXAMPLES: Record<string, Example> = {
     }),
   },
   "veleria POST /contacts": { body: () => ({ first_name: "Sarah", email: "sarah@example.com.au" }) },
+  // A URL the generated "x" is not, and an event of Convo's catalogue.
+  "convo POST /integrations/webhook": { body: () => ({ type: "WEBHOOK", url: "https://hooks.example.com/avelto", events: ["lead.created"] }) },
   // An empty update is a 422 (it would only read the row back).
   "veleria PUT /contacts/:id": { body: () => ({ last_name: "Nowak" }) },
   // The seed talks to +48111222333 on WhatsApp already (a dispatch there is a 409): a phone of its own.

@@ -1,6 +1,7 @@
 // The scope matrix: every query and mutation of the schema, the canonical scope it needs,
 // refused (FORBIDDEN naming that scope, nothing written) without it and served with it.
 // Then nested fields: a type's read scope applies wherever the type appears.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DATA_SCOPES, type Scope } from "../src/auth/scopes.js";
 import { issueToken } from "../src/auth/viewer.js";
@@ -50,6 +51,20 @@ function nodeRow(label: string, scope: Scope | null, idOf: (s: Seed) => string, 
     request: (s) => ({ query: `query($id: ID!) { node(id: $id) { id ${fragment} } }`, variables: { id: idOf(s) } }),
     verify: (data, s) => expect(data.node).toEqual({ id: idOf(s), ...expected(s) }),
   };
+}
+
+/** A webhook endpoint of the seed's tenant with one FAILED delivery, written directly (as registration and fan-out would). */
+async function webhookOf(s: Seed) {
+  const tenantId = s.tenant.id;
+  // Port 9 refuses at once: a redelivery's attempt fails fast and sends nothing anywhere.
+  const endpoint = await prisma().webhookEndpoint.create({
+    data: { tenantId, dialect: "CONVO", url: "http://127.0.0.1:9/matrix", events: ["lead.created"], secretPrefix: "wh_0000" },
+  });
+  const event = await prisma().event.create({ data: { id: randomUUID(), tenantId, topic: "lead", type: "CREATED", facts: {}, occurredAt: new Date() } });
+  const delivery = await prisma().webhookDelivery.create({
+    data: { tenantId, endpointId: endpoint.id, eventId: event.id, eventName: "lead.created", body: '{"event":"lead.created"}', status: "FAILED", attemptCount: 1 },
+  });
+  return { endpoint, delivery, endpointId: `whe_${endpoint.id}`, deliveryId: `whd_${delivery.id}` };
 }
 
 const ROWS: Row[] = [
@@ -177,6 +192,98 @@ const ROWS: Row[] = [
     verify: async (data, s) => {
       expect(data.updateTicket).toEqual({ status: "PENDING", assignee: "olga" });
       expect((await prisma().ticket.findUniqueOrThrow({ where: { id: s.raw.ticket.id } })).status).toBe("PENDING");
+    },
+  },
+  // ----- webhooks -----
+  {
+    field: "webhookEndpoints",
+    kind: "query",
+    scope: "webhooks:read",
+    request: async (s) => {
+      await webhookOf(s);
+      return { query: `{ webhookEndpoints { totalCount edges { node { url events } } } }` };
+    },
+    verify: (data) => expect(data.webhookEndpoints).toEqual({ totalCount: 1, edges: [{ node: { url: "http://127.0.0.1:9/matrix", events: ["lead.created"] } }] }),
+  },
+  {
+    field: "node",
+    kind: "query",
+    label: "WebhookEndpoint",
+    scope: "webhooks:read",
+    request: async (s) => ({ query: `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { url secretPrefix } } }`, variables: { id: (await webhookOf(s)).endpointId } }),
+    verify: (data) => expect(data.node).toEqual({ url: "http://127.0.0.1:9/matrix", secretPrefix: "wh_0000" }),
+  },
+  {
+    field: "node",
+    kind: "query",
+    label: "WebhookDelivery",
+    scope: "webhooks:read",
+    request: async (s) => ({ query: `query($id: ID!) { node(id: $id) { ... on WebhookDelivery { eventName payload } } }`, variables: { id: (await webhookOf(s)).deliveryId } }),
+    verify: (data) => expect(data.node).toEqual({ eventName: "lead.created", payload: { event: "lead.created" } }),
+  },
+  {
+    field: "createWebhookEndpoint",
+    kind: "mutation",
+    scope: "webhooks:write",
+    // The endpoint it returns is readable through the "written" grant.
+    request: () => ({
+      query: `mutation { createWebhookEndpoint(input: { dialect: CONVO, url: "https://hooks.example.com/matrix", events: ["lead.created"] }) { signingSecret endpoint { url } } }`,
+    }),
+    verify: async (data, s) => {
+      expect(data.createWebhookEndpoint).toEqual({ signingSecret: expect.stringMatching(/^wh_[0-9a-f]{64}$/), endpoint: { url: "https://hooks.example.com/matrix" } });
+      expect(await prisma().webhookEndpoint.count({ where: { tenantId: s.tenant.id, url: "https://hooks.example.com/matrix" } })).toBe(1);
+    },
+  },
+  {
+    field: "updateWebhookEndpoint",
+    kind: "mutation",
+    scope: "webhooks:write",
+    request: async (s) => ({
+      query: `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { status disabledReason } }`,
+      variables: { id: (await webhookOf(s)).endpointId },
+    }),
+    verify: async (data, s) => {
+      expect(data.updateWebhookEndpoint).toEqual({ status: "DISABLED", disabledReason: "disabled by its owner" });
+      expect(await prisma().webhookEndpoint.count({ where: { tenantId: s.tenant.id, status: "DISABLED" } })).toBe(1);
+    },
+  },
+  {
+    field: "rotateWebhookSecret",
+    kind: "mutation",
+    scope: "webhooks:write",
+    request: async (s) => ({
+      query: `mutation($id: ID!) { rotateWebhookSecret(id: $id) { signingSecret endpoint { secretPrefix } } }`,
+      variables: { id: (await webhookOf(s)).endpointId },
+    }),
+    verify: async (data, s) => {
+      const { signingSecret, endpoint } = data.rotateWebhookSecret;
+      expect(signingSecret).toMatch(/^wh_[0-9a-f]{64}$/);
+      expect(signingSecret.startsWith(endpoint.secretPrefix)).toBe(true);
+      const row = await prisma().webhookEndpoint.findFirstOrThrow({ where: { tenantId: s.tenant.id } });
+      expect(row.secretPrefix).toBe(endpoint.secretPrefix);
+      expect(row.secretCiphertext).not.toBeNull();
+    },
+  },
+  {
+    field: "deleteWebhookEndpoint",
+    kind: "mutation",
+    scope: "webhooks:write",
+    request: async (s) => ({ query: `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`, variables: { id: (await webhookOf(s)).endpointId } }),
+    verify: async (data, s) => {
+      expect(data.deleteWebhookEndpoint).toMatch(/^whe_/);
+      expect(await prisma().webhookEndpoint.count({ where: { tenantId: s.tenant.id } })).toBe(0);
+    },
+  },
+  {
+    field: "redeliverWebhook",
+    kind: "mutation",
+    scope: "webhooks:write",
+    selection: ["webhooks:read"],
+    request: async (s) => ({ query: `mutation($id: ID!) { redeliverWebhook(id: $id) { status eventName } }`, variables: { id: (await webhookOf(s)).deliveryId } }),
+    verify: async (data, s) => {
+      expect(data.redeliverWebhook).toEqual({ status: "PENDING", eventName: "lead.created" });
+      // Queued again (its next attempt may already have failed and been scheduled: still PENDING).
+      expect((await prisma().webhookDelivery.findFirstOrThrow({ where: { tenantId: s.tenant.id } })).status).toBe("PENDING");
     },
   },
   nodeRow("ApiToken (another)", "admin", (s) => s.id.token, "... on ApiToken { name }", () => ({ name: "agent dispatcher" })),

@@ -26,6 +26,8 @@ const PREFIX = {
   tag: "tag",
   booking: "bkg",
   ticket: "tkt",
+  webhookEndpoint: "whe",
+  webhookDelivery: "whd",
 } as const;
 type Kind = keyof typeof PREFIX;
 
@@ -55,8 +57,8 @@ interface Case {
   covers: string;
   /** The type of the id under test. */
   kind: Kind;
-  /** Which of tenant B's ids is used. */
-  foreign: (b: Seed) => string;
+  /** Which of tenant B's ids is used (written first, for rows the seed does not have). */
+  foreign: (b: Seed) => string | Promise<string>;
   /** The request, given the caller's own seed and the id under test. */
   request: (own: Seed, id: string) => { query: string; variables?: Record<string, unknown> };
   /** What an unknown id gets: the behaviour the foreign id must share. */
@@ -67,12 +69,12 @@ interface Case {
   writesOwn?: boolean;
 }
 
-function nodeCase(kind: Kind, typename: string, fragment: string, control: (data: any) => void): Case {
+function nodeCase(kind: Kind, typename: string, fragment: string, control: (data: any) => void, foreign?: Case["foreign"]): Case {
   return {
     name: `node(id) of a ${typename}`,
     covers: "node(id)",
     kind,
-    foreign: (b) => b.id[kind],
+    foreign: foreign ?? ((b) => b.id[kind as keyof Seed["id"]]!),
     request: (_own, id) => ({ query: `query($id: ID!) { node(id: $id) { id __typename ${fragment} } }`, variables: { id } }),
     expectUnknown: (r) => {
       expect(r.status).toBe(200);
@@ -86,6 +88,18 @@ function nodeCase(kind: Kind, typename: string, fragment: string, control: (data
       control(r.data?.node);
     },
   };
+}
+
+/** A webhook endpoint of B's with one FAILED delivery (the seed has none): their global ids. */
+async function webhookOf(b: Seed) {
+  const p = server.db.prisma;
+  const tenantId = b.tenant.id;
+  const endpoint = await p.webhookEndpoint.create({ data: { tenantId, dialect: "CONVO", url: "https://hooks.example.com/b", events: ["lead.created"], secretPrefix: "wh_0000" } });
+  const event = await p.event.create({ data: { id: randomUUID(), tenantId, topic: "lead", type: "CREATED", facts: {}, occurredAt: new Date() } });
+  const delivery = await p.webhookDelivery.create({
+    data: { tenantId, endpointId: endpoint.id, eventId: event.id, eventName: "lead.created", body: "{}", status: "FAILED", attemptCount: 1 },
+  });
+  return { endpoint: `whe_${endpoint.id}`, delivery: `whd_${delivery.id}` };
 }
 
 const CASES: Case[] = [
@@ -102,6 +116,8 @@ const CASES: Case[] = [
   nodeCase("booking", "Booking", "... on Booking { service }", (n) => expect(n.service).toBe("Personal Training")),
   nodeCase("token", "ApiToken", "... on ApiToken { name }", (n) => expect(n.name).toBe("agent dispatcher")),
   nodeCase("tenant", "Tenant", "... on Tenant { name }", (n) => expect(n.name).toBe("B")),
+  nodeCase("webhookEndpoint", "WebhookEndpoint", "... on WebhookEndpoint { url }", (n) => expect(n.url).toBe("https://hooks.example.com/b"), async (b) => (await webhookOf(b)).endpoint),
+  nodeCase("webhookDelivery", "WebhookDelivery", "... on WebhookDelivery { status }", (n) => expect(n.status).toBe("FAILED"), async (b) => (await webhookOf(b)).delivery),
 
   // ----- list filters taking ids -----
   ...(
@@ -432,6 +448,32 @@ const CASES: Case[] = [
     expectUnknown: (r) => expectNotFound(r, "input.agentId"),
   },
 
+  // ----- webhooks -----
+  ...(
+    [
+      ["updateWebhookEndpoint", `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { url: "https://evil.example/hook", enabled: false }) { id } }`],
+      ["rotateWebhookSecret", `mutation($id: ID!) { rotateWebhookSecret(id: $id) { signingSecret } }`],
+      ["deleteWebhookEndpoint", `mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }`],
+    ] as const
+  ).map(
+    ([field, query]): Case => ({
+      name: `${field}(id)`,
+      covers: `${field}(id)`,
+      kind: "webhookEndpoint",
+      foreign: async (b) => (await webhookOf(b)).endpoint,
+      request: (_own, id) => ({ query, variables: { id } }),
+      expectUnknown: (r) => expectNotFound(r, "id"),
+    }),
+  ),
+  {
+    name: "redeliverWebhook(id)",
+    covers: "redeliverWebhook(id)",
+    kind: "webhookDelivery",
+    foreign: async (b) => (await webhookOf(b)).delivery,
+    request: (_own, id) => ({ query: `mutation($id: ID!) { redeliverWebhook(id: $id) { id status } }`, variables: { id } }),
+    expectUnknown: (r) => expectNotFound(r, "id"),
+  },
+
   // ----- bulk -----
   ...(
     [
@@ -578,6 +620,7 @@ describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
       await seedTenant(server, "A", { closed: true }),
       await seedTenant(server, "B", { closed: true }),
     ];
+    const foreignId = await c.foreign(b);
     const live = await watchLive(b);
     const before = {
       b: await snapshot(server, b.tenant.id),
@@ -585,7 +628,7 @@ describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
       unknown: await snapshot(server, withUnknown.tenant.id),
     };
 
-    const foreignRequest = c.request(withForeign, c.foreign(b));
+    const foreignRequest = c.request(withForeign, foreignId);
     const unknownRequest = c.request(withUnknown, unknownId(c.kind));
     const foreign = await server.gql(foreignRequest.query, foreignRequest.variables, withForeign.tenant.token);
     const unknown = await server.gql(unknownRequest.query, unknownRequest.variables, withUnknown.tenant.token);
@@ -607,7 +650,7 @@ describe.each(CASES.map((c) => ({ ...c })))("$name", (c) => {
 
     if (c.control) {
       // The id was a real one: its own tenant finds it with the same request.
-      const own = c.request(b, c.foreign(b));
+      const own = c.request(b, foreignId);
       c.control(await server.gql(own.query, own.variables, b.tenant.token));
     }
   });

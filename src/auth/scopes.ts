@@ -17,6 +17,8 @@ export const SCOPES = [
   "agents:write",
   "channels:read",
   "channels:write",
+  "webhooks:read",
+  "webhooks:write",
   "analytics:read",
   "admin",
 ] as const;
@@ -25,7 +27,13 @@ export type Scope = (typeof SCOPES)[number];
 
 /** Every scope but `admin`: what an integration may be granted at most. */
 export const DATA_SCOPES: Scope[] = SCOPES.filter((scope) => scope !== "admin");
-const READ_SCOPES: Scope[] = SCOPES.filter((scope) => scope.endsWith(":read"));
+/**
+ * Vorel's `read`: every read scope but webhooks:read. Vorel manages webhook subscriptions in
+ * its dashboard only, so no Vorel key was ever meant to see them; their URLs may be capability
+ * URLs and their deliveries replay every event. A Vorel key may still be given the canonical
+ * webhooks:read by name.
+ */
+const VOREL_READ_SCOPES: Scope[] = SCOPES.filter((scope) => scope.endsWith(":read") && scope !== "webhooks:read");
 
 export function isScope(name: string): name is Scope {
   return (SCOPES as readonly string[]).includes(name);
@@ -42,7 +50,7 @@ export const DIALECT_SCOPES: Record<TokenFormat, Record<string, Scope[]>> = {
   CONVO: {},
   // Vorel: one `read` scope and per-resource write scopes; appointments are bookings.
   VOREL: {
-    read: READ_SCOPES,
+    read: VOREL_READ_SCOPES,
     "leads:write": ["leads:write"],
     "appointments:write": ["bookings:write"],
   },

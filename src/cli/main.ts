@@ -2,6 +2,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { GraphQLError } from "graphql";
 import { toCanonicalScopes, UnknownScopeError } from "../auth/scopes.js";
 import { issueToken, tokenState } from "../auth/viewer.js";
 import { TOKEN_FORMATS } from "../auth/tokens.js";
@@ -10,6 +11,8 @@ import { openDatabase, type Database } from "../db/client.js";
 import { createMigration, migrationsDir } from "../db/migrations.js";
 import type { Plan, TokenFormat } from "../generated/prisma/enums.js";
 import { uuidOf } from "../graphql/ids.js";
+import { createEndpoint, deleteEndpoint, isRegisteredDialect, publicUrl, REGISTERED_DIALECTS, rotateSecret, updateEndpoint } from "../webhooks/endpoints.js";
+import { loadSecretBox } from "../webhooks/secrets.js";
 
 const HELP = `Usage: npm run cli -- <command> [options]
 
@@ -25,6 +28,17 @@ API tokens (the token is printed once; only its hash is stored)
                 the format's own names (Vorel: read, appointments:write, ...), or "all"
   tokens:list    --tenant <slug>
   tokens:revoke  --tenant <slug> --id <token uuid or tok_ id>
+
+Webhook endpoints (the signing secret is printed once; it is stored encrypted)
+  webhooks:create  --tenant <slug> --dialect <dialect> --url <https url> --events <list>
+                   [--description <text>]
+      <dialect> veleria | convo | vorel
+      <list>    comma-separated event names of the dialect (convo: lead.created, ...)
+  webhooks:list    --tenant <slug>
+  webhooks:rotate  --id <endpoint uuid or whe_ id>     a new secret, printed once
+  webhooks:disable --id <endpoint uuid or whe_ id>
+  webhooks:enable  --id <endpoint uuid or whe_ id>     clears its failure count too
+  webhooks:delete  --id <endpoint uuid or whe_ id>     with its deliveries
 
 Database (DATABASE_URL for PostgreSQL, otherwise the embedded database in DATA_DIR)
   migrate                 apply pending migrations (npm start does this too)
@@ -63,6 +77,34 @@ async function tenantBySlug(db: Database, slug: string) {
   return tenant;
 }
 
+/** The uuid --id names (checked before the database is opened). */
+function endpointIdOf(values: Record<string, string | boolean | undefined>): string {
+  const id = uuidOf("WebhookEndpoint", required(values, "id"));
+  if (!id) throw new UsageError("--id is a webhook endpoint's uuid or whe_ id");
+  return id;
+}
+
+/** The endpoint with this id, in whichever tenant it is (the CLI is the operator's). */
+async function endpointById(db: Database, id: string) {
+  const endpoint = await db.prisma.webhookEndpoint.findUnique({ where: { id }, select: { id: true, tenantId: true } });
+  if (!endpoint) throw new UsageError("No such webhook endpoint");
+  return endpoint;
+}
+
+/** A refusal of the webhook rules (src/webhooks/endpoints.ts) in the CLI's words: --url rather than input.url. */
+function usageErrorOf(error: GraphQLError): UsageError {
+  const field = typeof error.extensions.field === "string" ? error.extensions.field : undefined;
+  if (error.extensions.code === "NOT_FOUND") return new UsageError("No such webhook endpoint");
+  const flag = field?.startsWith("input.") ? `--${field.slice("input.".length)}` : undefined;
+  const message = field && error.message.startsWith(`${field}: `) ? error.message.slice(field.length + 2) : error.message;
+  return new UsageError(flag ? `${flag}: ${message}` : message);
+}
+
+function printSecret(secret: string) {
+  console.error("The signing secret is shown this once only: store it now (receivers verify deliveries with it):");
+  console.log(secret);
+}
+
 async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -78,6 +120,10 @@ async function run(argv: string[]): Promise<void> {
       expires: { type: "string" },
       agent: { type: "string" },
       id: { type: "string" },
+      dialect: { type: "string" },
+      url: { type: "string" },
+      events: { type: "string" },
+      description: { type: "string" },
     },
   });
   const [command, ...rest] = positionals;
@@ -159,6 +205,71 @@ async function run(argv: string[]): Promise<void> {
       });
       return;
     }
+    case "webhooks:create": {
+      const dialect = required(values, "dialect").toUpperCase();
+      if (!isRegisteredDialect(dialect)) throw new UsageError(`--dialect is one of ${REGISTERED_DIALECTS.map((each) => each.toLowerCase()).join(", ")}`);
+      const url = required(values, "url");
+      const events = required(values, "events").split(",").map((event) => event.trim()).filter((event) => event !== "");
+      const config = loadConfig();
+      await withDatabase(async (db) => {
+        const tenant = await tenantBySlug(db, required(values, "tenant"));
+        const box = await loadSecretBox(config.webhooks, db);
+        const { endpoint, signingSecret } = await createEndpoint(db.prisma, box, config.webhooks.allowPrivate, {
+          tenantId: tenant.id,
+          dialect,
+          url,
+          events,
+          description: values.description,
+        });
+        console.error(`Created webhook endpoint ${endpoint.id} (${endpoint.dialect}) for: ${endpoint.events.join(" ")}`);
+        printSecret(signingSecret);
+      });
+      return;
+    }
+    case "webhooks:list":
+      await withDatabase(async (db) => {
+        const tenant = await tenantBySlug(db, required(values, "tenant"));
+        const endpoints = await db.prisma.webhookEndpoint.findMany({ where: { tenantId: tenant.id }, orderBy: { createdAt: "asc" } });
+        for (const e of endpoints) {
+          const secret = e.secretPrefix ? `${e.secretPrefix}…` : "-";
+          const state = e.status === "ACTIVE" ? "active" : `disabled (${e.disabledReason ?? "no reason"})`;
+          console.log(`${e.id}\t${e.dialect}\t${state}\t${secret}\t${publicUrl(e)}\t${e.events.join(",")}\t${e.description ?? ""}`);
+        }
+      });
+      return;
+    case "webhooks:rotate": {
+      const config = loadConfig();
+      const endpointId = endpointIdOf(values);
+      await withDatabase(async (db) => {
+        const { id, tenantId } = await endpointById(db, endpointId);
+        const box = await loadSecretBox(config.webhooks, db);
+        const { endpoint, signingSecret } = await rotateSecret(db.prisma, box, tenantId, id);
+        console.error(`Rotated the signing secret of webhook endpoint ${endpoint.id}: the old one no longer signs`);
+        printSecret(signingSecret);
+      });
+      return;
+    }
+    case "webhooks:disable":
+    case "webhooks:enable": {
+      const enabled = command === "webhooks:enable";
+      const config = loadConfig();
+      const endpointId = endpointIdOf(values);
+      await withDatabase(async (db) => {
+        const { id, tenantId } = await endpointById(db, endpointId);
+        await updateEndpoint(db.prisma, config.webhooks.allowPrivate, tenantId, id, { enabled });
+        console.log(`${enabled ? "Enabled" : "Disabled"} webhook endpoint ${id}`);
+      });
+      return;
+    }
+    case "webhooks:delete": {
+      const endpointId = endpointIdOf(values);
+      await withDatabase(async (db) => {
+        const { id, tenantId } = await endpointById(db, endpointId);
+        await deleteEndpoint(db.prisma, tenantId, id);
+        console.log(`Deleted webhook endpoint ${id}`);
+      });
+      return;
+    }
     case "migrate":
       await withDatabase(async (db) => {
         console.log(db.appliedMigrations.length ? `Applied: ${db.appliedMigrations.join(", ")}` : "Database is up to date");
@@ -189,6 +300,8 @@ async function run(argv: string[]): Promise<void> {
 run(process.argv.slice(2)).then(
   () => process.stdout.write("", () => process.exit(0)),
   (error: unknown) => {
+    // The webhook rules' refusals (bad input, not found, conflict) are the caller's to fix, like usage errors.
+    if (error instanceof GraphQLError && ["BAD_USER_INPUT", "NOT_FOUND", "CONFLICT"].includes(String(error.extensions.code))) error = usageErrorOf(error);
     if (error instanceof UsageError || error instanceof UnknownScopeError) {
       console.error(`${error.message}\n\nRun npm run cli -- --help for usage.`);
       process.exit(2);

@@ -35,6 +35,8 @@ export interface JobsDatabase {
 interface Driver {
   kind: Database["kind"];
   adapter: SqlMigrationAwareDriverAdapterFactory;
+  /** Runs the migrations, on connections of their own where the database has several. */
+  migrate(): Promise<string[]>;
   jobs: JobsDatabase;
   close(): Promise<void>;
 }
@@ -54,7 +56,8 @@ async function embeddedDriver(dataDir: string): Promise<Driver> {
       return { rows: results.at(-1)?.rows ?? [] };
     },
   };
-  return { kind: "embedded", adapter: new PrismaPGlite(client), jobs, close: () => client.close() };
+  const adapter = new PrismaPGlite(client);
+  return { kind: "embedded", adapter, migrate: () => migrateWithRetry(adapter), jobs, close: () => client.close() };
 }
 
 /**
@@ -100,14 +103,24 @@ function postgresDriver(databaseUrl: string): Driver {
   const url = new URL(databaseUrl);
   const schema = url.searchParams.get("schema") ?? undefined;
   url.searchParams.delete("schema");
-  const pool = new pg.Pool({
-    connectionString: url.toString(),
-    max: 10,
-    options: schema ? `-c search_path="${schema.replace(/"/g, "")}"` : undefined,
-  });
+  const poolOf = (max: number) =>
+    new pg.Pool({ connectionString: url.toString(), max, options: schema ? `-c search_path="${schema.replace(/"/g, "")}"` : undefined });
+  const adapterOf = (pool: pg.Pool) => new PrismaPgWholeScripts(pool, schema ? { schema } : undefined);
+  const pool = poolOf(10);
   return {
     kind: "postgres",
-    adapter: new PrismaPgWholeScripts(pool, schema ? { schema } : undefined),
+    adapter: adapterOf(pool),
+    // The schema engine takes a session advisory lock and leaves its release to the end of the
+    // session: on a pool of their own, ended at once, migrations never hold it for later
+    // instances (a shared pool's busy connection would keep it for good).
+    async migrate() {
+      const migrations = poolOf(1);
+      try {
+        return await migrateWithRetry(adapterOf(migrations));
+      } finally {
+        await migrations.end();
+      }
+    },
     jobs: {
       // Beside the tables' own schema, so that dropping a test file's schema's jobs is one statement more.
       schema: schema ? `${schema}_jobs` : "pgboss",
@@ -134,7 +147,7 @@ async function migrateWithRetry(adapter: SqlMigrationAwareDriverAdapterFactory, 
 export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir">): Promise<Database> {
   const driver = config.databaseUrl ? postgresDriver(config.databaseUrl) : await embeddedDriver(config.dataDir);
   try {
-    const appliedMigrations = await migrateWithRetry(driver.adapter);
+    const appliedMigrations = await driver.migrate();
     const prisma = new PrismaClient({ adapter: driver.adapter, log: [{ emit: "event", level: "query" }] });
     let statements = 0;
     prisma.$on("query", () => {

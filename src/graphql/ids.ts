@@ -17,6 +17,8 @@ export const PREFIX_BY_TYPE = {
   Handoff: "hof",
   Ticket: "tkt",
   DispatchBatch: "batch",
+  WebhookEndpoint: "whe",
+  WebhookDelivery: "whd",
 } as const satisfies Record<string, string>;
 const TYPE_BY_PREFIX = Object.fromEntries(Object.entries(PREFIX_BY_TYPE).map(([type, prefix]) => [prefix, type]));
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

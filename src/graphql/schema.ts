@@ -11,6 +11,7 @@ import "./types/dispatch.js";
 import "./types/lead.js";
 import "./types/booking.js";
 import "./types/events.js";
+import "./types/webhook.js";
 
 export const schema = builder.toSchema();
 

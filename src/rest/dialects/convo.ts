@@ -6,8 +6,13 @@
 // `status=CONTACTED` lists both. POST /conversations/:id/operator-message answers 409 unless
 // the conversation is HANDED_OFF: Convo documents the endpoint for handed-off conversations
 // only, and an operator writing into a conversation the assistant still runs would talk over it.
+// Webhooks: POST /integrations/webhook is strict (type must be "WEBHOOK", fields it does not
+// document are a 422) and answers 201 with the signing secret, that once; GET /integrations
+// lists the workspace's Convo webhooks (its only integrations here), CONNECTED while active,
+// DISCONNECTED once disabled, never with the secret.
 import { z } from "zod";
-import type { Dialect, GraphQLData, Route } from "../route.js";
+import { WEBHOOK_EVENTS } from "../../webhooks/catalog.js";
+import { RestFailure, type Dialect, type GraphQLData, type Route } from "../route.js";
 import { bareId, bodyId, integerParam, intParamAtLeast, nodes, param, pathId, reasonPhrase, vocabulary } from "../mapping.js";
 
 const timestamp = z.string().describe("ISO 8601 date-time");
@@ -60,6 +65,36 @@ const AgentRow = z.object({
 const Agent = AgentRow.extend({ systemPrompt: z.string(), createdAt: timestamp, updatedAt: timestamp });
 
 const Channel = z.object({ id: uuid, type: z.string(), name: z.string(), agentId: uuid.nullable(), createdAt: timestamp });
+
+const WebhookEvent = z.enum(WEBHOOK_EVENTS.CONVO as [string, ...string[]]);
+const WEBHOOK_FIELDS = ["type", "url", "events"];
+const CreatedWebhook = z.object({
+  id: uuid,
+  type: z.literal("WEBHOOK"),
+  url: z.string(),
+  events: z.array(z.string()),
+  signingSecret: z.string().describe("wh_…: verify X-Convo-Signature with it. Returned this once; no API shows it again."),
+});
+const Webhook = z.object({
+  id: uuid,
+  type: z.literal("WEBHOOK"),
+  url: z.string(),
+  events: z.array(z.string()),
+  status: z.enum(["CONNECTED", "DISCONNECTED"]).describe("DISCONNECTED once disabled (by its owner, or by the service after repeated failed deliveries)"),
+  createdAt: timestamp,
+});
+
+/** A webhook registration's own rules: `type` is "WEBHOOK", `events` an array, and no field Convo does not document. */
+function checkWebhookBody(body: Record<string, unknown>) {
+  const errors: Record<string, string[]> = {};
+  if (body.type === undefined) errors.type = ["is required"];
+  else if (body.type !== "WEBHOOK") errors.type = ['must be "WEBHOOK"'];
+  // GraphQL would take a lone name for a list of one: Convo documents an array.
+  if (body.events !== undefined && !Array.isArray(body.events)) errors.events = ["must be an array of event names"];
+  for (const field of Object.keys(body).filter((name) => !WEBHOOK_FIELDS.includes(name))) errors[field] = ["is not a known field"];
+  const invalid = Object.keys(errors);
+  if (invalid.length > 0) throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${invalid[0]}: ${errors[invalid[0]!]![0]}`, fields: errors });
+}
 
 const lead = (row: GraphQLData) => ({ ...row, id: bareId(row.id), status: LEAD_STATUS.word(row.status), conversationId: bareId(row.conversationId) });
 const conversationRow = (row: GraphQLData) => ({
@@ -271,6 +306,53 @@ const routes: Route[] = [
     result: (data) => nodes(data.channels).map((channel) => ({ ...channel, id: bareId(channel.id), agentId: bareId(channel.agentId) })),
     fields: pageFields,
   },
+  {
+    method: "POST",
+    path: "/integrations/webhook",
+    operation: "ConvoCreateWebhook",
+    summary: "Subscribe to outbound webhook events (the signing secret is returned this once)",
+    scopes: ["webhooks:write"],
+    status: 201,
+    body: z
+      .object({
+        type: z.literal("WEBHOOK"),
+        url: z.string().describe("An https URL"),
+        events: z.array(WebhookEvent).min(1).describe("At least one, each once"),
+      })
+      .strict(),
+    response: CreatedWebhook,
+    variables: ({ body }) => {
+      checkWebhookBody(body);
+      return { input: { dialect: "CONVO", url: body.url, events: body.events } };
+    },
+    result: ({ createWebhookEndpoint: created }) => ({
+      id: bareId(created.endpoint.id),
+      type: "WEBHOOK",
+      url: created.endpoint.url,
+      events: created.endpoint.events,
+      signingSecret: created.signingSecret,
+    }),
+    // "input": a rule about the registration as a whole (the number of webhooks a workspace may have).
+    fields: { "input.url": "url", "input.events": "events", input: "body" },
+  },
+  {
+    method: "GET",
+    path: "/integrations",
+    operation: "ConvoListIntegrations",
+    summary: "List webhooks (the workspace's integrations), never with their secrets",
+    scopes: ["webhooks:read"],
+    response: z.array(Webhook),
+    variables: () => ({}),
+    result: (data) =>
+      nodes(data.webhookEndpoints).map((endpoint) => ({
+        id: bareId(endpoint.id),
+        type: "WEBHOOK",
+        url: endpoint.url,
+        events: endpoint.events,
+        status: endpoint.status === "ACTIVE" ? "CONNECTED" : "DISCONNECTED",
+        createdAt: endpoint.createdAt,
+      })),
+  },
 ];
 
 const ErrorBody = z.object({
@@ -288,7 +370,7 @@ export const convo: Dialect = {
   basePaths: ["/api/v1"],
   routes,
   errorSchema: ErrorBody,
-  components: { Lead, LeadStatusChange, BulkResult, ConversationRow, Conversation, Message, AgentRow, Agent, Channel },
+  components: { Lead, LeadStatusChange, BulkResult, ConversationRow, Conversation, Message, AgentRow, Agent, Channel, CreatedWebhook, Webhook },
   enumValues: { LeadStatus: LEAD_STATUS.words.join(", ") },
   error: (failure) => ({
     statusCode: failure.status,
