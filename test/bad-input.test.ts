@@ -111,15 +111,16 @@ test("the no-write check sees a write to any table, and only there", async () =>
     const after = await snapshot(server, f.tenant.id);
     return Object.keys(before).filter((table) => before[table] !== after[table]).sort();
   };
-  // Authenticating touches lastUsedAt, which is not a write the request asked for.
+  // Authenticating touches lastUsedAt, which is not a write the request asked for. A change
+  // writes its events (the outbox) with it.
   expect(await changedBy(() => server.db.prisma.apiToken.updateMany({ where: { tenantId: f.tenant.id }, data: { lastUsedAt: new Date(0) } }))).toEqual([]);
-  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { updateContact(id: $id, input: { firstName: "Changed" }) { id } }`, { id: f.contact }))).toEqual(["Contact"]);
-  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "More") { id } }`, { id: f.conversation }))).toEqual(["Conversation", "Message"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { updateContact(id: $id, input: { firstName: "Changed" }) { id } }`, { id: f.contact }))).toEqual(["Contact", "Event"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { sendOperatorMessage(conversationId: $id, content: "More") { id } }`, { id: f.conversation }))).toEqual(["Conversation", "Event", "Message"]);
   expect(
     await changedBy(() => server.ok(t, `mutation($c: ID!, $t: ID!) { bulkUpdateConversations(input: { action: UNTAG, ids: [$c], tagIds: [$t] }) { updated } }`, { c: f.conversation, t: f.tag })),
-  ).toEqual(["Conversation", "ConversationTag"]);
+  ).toEqual(["Conversation", "ConversationTag", "Event"]);
   expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: f.apiToken }))).toEqual(["ApiToken"]);
-  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, { id: f.booking }))).toEqual(["Booking"]);
+  expect(await changedBy(() => server.ok(t, `mutation($id: ID!) { cancelBooking(id: $id) { id } }`, { id: f.booking }))).toEqual(["Booking", "Event"]);
   expect(await changedBy(() => server.db.prisma.tenant.update({ where: { id: f.tenant.id }, data: { name: "Renamed" } }))).toEqual(["Tenant"]);
 });
 
