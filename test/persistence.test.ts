@@ -297,6 +297,10 @@ describe.concurrent("restart", () => {
           expect(row.format).toBe("VOREL");
           expect(row.revokedAt).toBeInstanceOf(Date);
           expect(await authenticate(db.prisma, secret)).toBeUndefined();
+          // While a process has the directory open, the CLI refuses it rather than write beside it.
+          const refused = await cli(["tokens:list", "--tenant", "cli-co"], dir);
+          expect(refused.code, refused.stderr).not.toBe(0);
+          expect(refused.stderr).toContain(`is in use by process ${process.pid}`);
         } finally {
           await db.close();
         }

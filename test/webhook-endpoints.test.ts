@@ -159,7 +159,7 @@ describe("createWebhookEndpoint", () => {
     const tenant = await server.createTenant("Refusals");
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ url: "ftp://hooks.example.com/x" }, "input.url", /scheme/],
-      [{ url: "not a url" }, "input.url", /not valid/],
+      [{ url: "not a url" }, "input.url", /spaces or control characters/],
       [{ url: "https://user:pass@hooks.example.com/" }, "input.url", /credentials/],
       [{ url: `https://hooks.example.com/${"x".repeat(2_100)}` }, "input.url", /longer/],
       [{ events: ["lead.exploded"] }, "input.events", /"lead.exploded" is not a Convo event; they are lead.created, lead.updated/],
@@ -179,24 +179,20 @@ describe("createWebhookEndpoint", () => {
   });
 
   test("without WEBHOOK_ALLOW_PRIVATE, http and private addresses are refused", async () => {
-    const strict = await server.startInstance({ WEBHOOK_ALLOW_PRIVATE: "false" });
-    const tenant = await server.createTenant("Strict");
-    const gql = async (variables: Record<string, unknown>): Promise<GraphQLResponse> => {
-      const response = await fetch(strict.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${tenant.token}` },
-        body: JSON.stringify({ query: CREATE, variables }),
-      });
-      return { ...((await response.json()) as GraphQLResponse), status: response.status };
-    };
-    for (const url of ["http://hooks.example.com/x", "https://10.0.0.1/hook", "https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://[::1]/hook"]) {
-      const result = await gql({ input: input({ url }) });
-      expectError(result, "BAD_USER_INPUT", { field: "input.url" });
+    // A database of its own: an instance on this one would also work its delivery jobs, by its own rules.
+    const strict = await startTestServer({ env: { WEBHOOK_ALLOW_PRIVATE: "false" } });
+    try {
+      const tenant = await strict.createTenant("Strict");
+      for (const url of ["http://hooks.example.com/x", "https://10.0.0.1/hook", "https://127.0.0.1/hook", "https://169.254.169.254/latest", "https://[::1]/hook"]) {
+        expectError(await strict.gql(CREATE, { input: input({ url }) }, tenant.token), "BAD_USER_INPUT", { field: "input.url" });
+      }
+      expect(await strict.db.prisma.webhookEndpoint.count({ where: { tenantId: tenant.id } })).toBe(0);
+      // The same server takes a public https URL; the test server (WEBHOOK_ALLOW_PRIVATE=true) a local one.
+      expect((await strict.gql(CREATE, { input: input() }, tenant.token)).errors).toBeUndefined();
+    } finally {
+      await strict.close();
     }
-    expect(await prisma().webhookEndpoint.count({ where: { tenantId: tenant.id } })).toBe(0);
-    // The same server takes a public https URL; the test server (WEBHOOK_ALLOW_PRIVATE=true) a local one.
-    expect((await gql({ input: input() })).errors).toBeUndefined();
-    await create(tenant, { url: "http://127.0.0.1:9/hook" });
+    await create(await server.createTenant("Lenient"), { url: "http://127.0.0.1:9/hook" });
   });
 
   test(`at most ${MAX_ENDPOINTS_PER_TENANT} endpoints a tenant; Agent.sa's do not count`, async () => {
@@ -329,7 +325,7 @@ describe("deliveries and redeliverWebhook", () => {
       (row) => row.status !== "PENDING",
       "the redelivery's attempt",
     );
-    expect(done.status).toBe("DELIVERED");
+    expect(done.status, JSON.stringify(done.attempts)).toBe("DELIVERED");
     expect(done.attempts.map((attempt) => attempt.number)).toEqual([2]);
     expect(received.some((request) => request.url === "/redeliver")).toBe(true);
     expectError(await server.gql(REDELIVER, { id: `whd_${randomUUID()}` }, tenant.token), "NOT_FOUND", { field: "id" });

@@ -34,6 +34,9 @@ beforeAll(async () => {
         res.writeHead(302, { location: `${base}/redirect-target` }).end();
       } else if (url.startsWith("/big")) {
         res.writeHead(200).end(Buffer.alloc(1024 * 1024, "a"));
+      } else if (url.startsWith("/endless")) {
+        // answers, then never ends the body
+        res.writeHead(200, { "content-type": "text/plain" }).write("accepted");
       } else if (url.startsWith("/hang")) {
         // never answers
       } else {
@@ -136,6 +139,11 @@ describe("sendWebhook with allowPrivate", () => {
     expect(outcome.kind).toBe("failed");
     if (outcome.kind !== "failed") return;
     expect(outcome.error).toMatch(/timed out after 300 ms/);
+  });
+
+  it("returns the answer of a server that answered but never ends its body, once the time is up", async () => {
+    const outcome = await sendWebhook({ url: `${base}/endless`, body: "{}", headers: {} }, { ...dev, timeoutMs: 300 });
+    expect(outcome).toMatchObject({ kind: "response", status: 200, body: "accepted" });
   });
 
   it("fails when nothing listens on the port", async () => {
@@ -256,6 +264,12 @@ describe("webhookUrlProblem", () => {
   it("refuses credentials", () => {
     expect(webhookUrlProblem("https://user:pass@example.com/hook", false)).toMatch(/credentials/);
     expect(webhookUrlProblem("https://user@example.com/hook", true)).toMatch(/credentials/);
+  });
+
+  it("refuses spaces and control characters, which the URL parser would drop silently", () => {
+    expect(webhookUrlProblem("https://hooks.example.com/a\nb", false)).toMatch(/control characters/);
+    expect(webhookUrlProblem("https://hooks.example.com/a\tb", true)).toMatch(/control characters/);
+    expect(webhookUrlProblem(" https://hooks.example.com/", false)).toMatch(/control characters/);
   });
 
   it("refuses a malformed URL", () => {

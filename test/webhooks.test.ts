@@ -5,7 +5,9 @@
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadConfig } from "../src/config.js";
 import { leadEvent } from "../src/events/events.js";
+import { createWebhooks } from "../src/webhooks/engine.js";
 import { startTestServer, waitUntil, type TestServer, type TestTenant } from "./harness.js";
 import { startReceiver, type Receiver } from "./webhook-receiver.js";
 
@@ -142,10 +144,21 @@ describe("each dialect's shape and signature, verified independently", () => {
     expect(started.json.conversation.created_at).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/);
     expect(Number.isInteger(started.json.conversation.id)).toBe(true);
 
+    // A second dispatch with the same webhook shares its endpoint; a batch that dispatches nothing makes none.
+    const webhook = { link: `${receiver.url}/agent`, body: { event: "not mine", call_ref: "c-1" }, headers: { "x-velents-authorization": "s3cr3t" } };
+    await server.ok(tenant, `mutation($input: DispatchConversationInput!) { dispatchConversation(input: $input) { id } }`, {
+      input: { agentId: agent.createAgent.id, channelType: "VOICE", phone: "+201145800000", webhook },
+    });
+    await server.ok(tenant, `mutation($input: DispatchBatchInput!) { dispatchBatch(input: $input) { dispatched { row } } }`, {
+      input: { agentId: agent.createAgent.id, channelType: "VOICE", name: "all in progress", rows: [{ phone: "+201145800000" }], webhook: { ...webhook, link: `${receiver.url}/other` } },
+    });
+    expect(await server.db.prisma.webhookEndpoint.count({ where: { tenantId: tenant.id, dialect: "VELENTS_AGENT" } })).toBe(1);
+
     const row = await server.db.prisma.conversation.findFirstOrThrow({ where: { tenantId: tenant.id, customerIdentifier: "+201145803442" } });
     await server.ok(tenant, `mutation($id: ID!) { updateConversation(id: $id, input: { status: CLOSED }) { id } }`, { id: `conv_${row.id}` });
-    await waitUntil(() => receiver.at("/agent").length >= 2, () => "onEnded", WAIT);
-    expect(receiver.at("/agent")[1]!.json).toMatchObject({ event: { type: "onEnded", about: "conversation" }, result: { history: [] } });
+    await waitUntil(() => receiver.at("/agent").some((request) => request.json.event.type === "onEnded"), () => "onEnded", WAIT);
+    const ended = receiver.at("/agent").find((request) => request.json.event.type === "onEnded")!;
+    expect(ended.json).toMatchObject({ event: { type: "onEnded", about: "conversation" }, conversation: { phone: "+201145803442" }, result: { history: [] } });
   });
 });
 
@@ -203,6 +216,44 @@ describe("delivery", () => {
     expect(endpoint).toMatchObject({ status: "DISABLED", consecutiveFailures: 3 });
     expect(endpoint.disabledReason).toMatch(/3 failed deliveries/);
     receiver.answer(() => 200);
+  });
+
+  test("a disabled endpoint's pending deliveries wait; enabling it sends them; redeliverFailedWebhooks recovers an outage", async () => {
+    const tenant = await server.createTenant("Paused");
+    const { id } = await register(tenant, "VELERIA", "/paused", ["contact.created"]);
+    await server.ok(tenant, `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: false }) { status } }`, { id });
+    // As a delivery stands once its endpoint is disabled mid-retry: PENDING, no attempt scheduled.
+    const endpointId = id.replace(/^whe_/, "");
+    const event = await server.db.prisma.event.create({ data: { id: crypto.randomUUID(), tenantId: tenant.id, topic: "contact", type: "CREATED", facts: {}, occurredAt: new Date() } });
+    const waiting = await server.db.prisma.webhookDelivery.create({
+      data: { tenantId: tenant.id, endpointId, eventId: event.id, eventName: "contact.created", body: `{"event":"contact.created"}`, attemptCount: 1 },
+    });
+    await server.ok(tenant, `mutation($id: ID!) { updateWebhookEndpoint(id: $id, input: { enabled: true }) { status } }`, { id });
+    const [resumed] = await deliveriesUntil(tenant, id, (list) => list[0]?.status === "DELIVERED");
+    expect(resumed).toMatchObject({ id: `whd_${waiting.id}`, attemptCount: 2, attempts: [{ number: 2, statusCode: 200 }] });
+
+    // An outage: deliveries FAILED; once the receiver is back, every one since a moment is sent again.
+    const since = new Date();
+    const failed = await Promise.all(
+      ["a", "b"].map(async (name) => {
+        const failedEvent = await server.db.prisma.event.create({ data: { id: crypto.randomUUID(), tenantId: tenant.id, topic: "contact", type: "CREATED", facts: {}, occurredAt: new Date() } });
+        return server.db.prisma.webhookDelivery.create({
+          data: { tenantId: tenant.id, endpointId, eventId: failedEvent.id, eventName: "contact.created", body: `{"name":"${name}"}`, status: "FAILED", attemptCount: 6 },
+        });
+      }),
+    );
+    const queued = await server.ok(tenant, `mutation($id: ID!, $since: DateTime!) { redeliverFailedWebhooks(endpointId: $id, since: $since) }`, { id, since: since.toISOString() });
+    expect(queued.redeliverFailedWebhooks).toBe(2);
+    await deliveriesUntil(tenant, id, (list) => list.length === 3 && list.every((each) => each.status === "DELIVERED"));
+    expect(receiver.at("/paused").map((request) => request.headers["webhook-id"]).sort()).toEqual([waiting.id, ...failed.map((each) => each.id)].sort());
+  });
+
+  test("a WEBHOOK_SECRET_KEY that does not open the stored secrets stops the engine from starting", async () => {
+    const tenant = await server.createTenant("Key");
+    await register(tenant, "VOREL", "/key", ["lead.created"]);
+    const wrongKey = createWebhooks(server.db, loadConfig({ WEBHOOK_SECRET_KEY: Buffer.alloc(32, 9).toString("base64") }));
+    await expect(wrongKey.start()).rejects.toThrow(/does not open the webhook secrets/);
+    await wrongKey.stop();
   });
 
   test("a rolled-back change sends nothing; the change committed after it is sent", async () => {

@@ -1,6 +1,7 @@
 // The one place that creates the Prisma client: PGlite in-process by default, PostgreSQL
 // through `pg` when DATABASE_URL is set. Both run the same migrations at open.
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
@@ -41,11 +42,49 @@ interface Driver {
   close(): Promise<void>;
 }
 
+const LOCK_FILE = "engagement-graph.lock";
+
+/** Whether a process with this pid runs (one of another user's counts). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * PGlite is one process's database: a second process on the same directory (the CLI while the
+ * server runs) would write beside it and lose its writes, or worse. The directory holds the
+ * pid of the process that has it open; a pid that no longer runs (after a crash) is taken over.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const file = path.join(dataDir, LOCK_FILE);
+  for (;;) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: "wx" });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && running(holder)) {
+      throw new Error(`${dataDir} is in use by process ${holder}: stop it first (the embedded database is single-process)`);
+    }
+    await rm(file, { force: true });
+  }
+}
+
 async function embeddedDriver(dataDir: string): Promise<Driver> {
   const inMemory = dataDir === "memory://";
   if (!inMemory) await mkdir(dataDir, { recursive: true });
+  const unlock = inMemory ? async () => {} : await lockDataDir(dataDir);
   const client = new PGlite(inMemory ? undefined : dataDir);
-  await client.waitReady;
+  await client.waitReady.catch(async (error: unknown) => {
+    await unlock();
+    throw error;
+  });
   const jobs: JobsDatabase = {
     schema: "pgboss",
     // pg-boss sends its migrations as one multi-statement script without parameters, which
@@ -57,7 +96,16 @@ async function embeddedDriver(dataDir: string): Promise<Driver> {
     },
   };
   const adapter = new PrismaPGlite(client);
-  return { kind: "embedded", adapter, migrate: () => migrateWithRetry(adapter), jobs, close: () => client.close() };
+  return {
+    kind: "embedded",
+    adapter,
+    migrate: () => migrateWithRetry(adapter),
+    jobs,
+    close: async () => {
+      await client.close();
+      await unlock();
+    },
+  };
 }
 
 /**

@@ -8,19 +8,27 @@
 // 3. A delivery job makes one attempt, logs it and, when it may be retried, queues the next
 //    attempt with its backoff, again in one transaction. pg-boss hands each job to one worker
 //    across instances; a job whose instance died mid-attempt expires and runs again.
+// 4. A sweep, on pg-boss's cron once a minute (and at once when asked), queues what has no
+//    job: deliveries paused while their endpoint was disabled, redelivered ones, and any whose
+//    job was lost (it failed for good on a database error). A delivery's jobs share its id as
+//    their singleton key under pg-boss's "stately" policy, so a sweep never doubles one.
 import { randomInt } from "node:crypto";
 import PgBoss from "pg-boss";
 import type { Config } from "../config.js";
 import type { Database } from "../db/client.js";
 import type { DomainEvent } from "../events/events.js";
 import type { Prisma } from "../generated/prisma/client.js";
+import type { WebhookDialect, WebhookEndpointStatus } from "../generated/prisma/enums.js";
 import { createRenderer, type Renderer } from "./render.js";
 import { loadSecretBox, type SecretBox } from "./secrets.js";
-import { sendWebhook, type SendOutcome } from "./send.js";
+import { sendWebhook, type SendOutcome, type WebhookRequest } from "./send.js";
 import { signatureHeaders } from "./signing.js";
 
 const FANOUT = "webhook-fanout";
 const DELIVER = "webhook-deliver";
+const SWEEP = "webhook-sweep";
+/** A pending delivery this late for its attempt has lost its job. */
+const STUCK_AFTER_MS = 5 * 60_000;
 /** Jobs one worker takes per fetch; they are attempted concurrently. */
 const BATCH = 20;
 const DELIVER_WORKERS = 2;
@@ -39,8 +47,13 @@ export interface Webhooks {
   record(tx: Prisma.TransactionClient, events: DomainEvent[]): Promise<void>;
   /** After that transaction committed: this instance's fan-out starts at once instead of at its next poll. */
   committed(): void;
-  /** A new attempt for a delivery that ended (FAILED or DELIVERED); false if it is not this tenant's or still pending. */
-  redeliver(tenantId: string, deliveryId: string): Promise<boolean>;
+  /**
+   * One more attempt for each delivery named that ended (FAILED or DELIVERED) or is stuck (its
+   * attempt long overdue); returns how many were queued. Others' and pending ones are left.
+   */
+  redeliver(tenantId: string, where: { deliveryId: string } | { endpointId: string; failedSince: Date }): Promise<number>;
+  /** Queues the deliveries an endpoint's re-enabling resumes, now rather than at the next sweep. */
+  resume(): void;
   /** Seals signing secrets and dispatch headers (ready after start()). */
   box(): SecretBox;
   /** WEBHOOK_ALLOW_PRIVATE: whether http:// and private targets are accepted (registration checks it too). */
@@ -130,7 +143,7 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
               skipDuplicates: true,
             });
             if (count === 0) continue;
-            await boss.send(DELIVER, { deliveryId: delivery.id, attempt: 1 } satisfies DeliverJob, { db: inTransaction(tx) });
+            await queueAttempt(tx, delivery.id, 1, new Date());
             queued += 1;
           }
         });
@@ -146,24 +159,47 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     });
     if (!delivery || delivery.status !== "PENDING" || delivery.attemptCount >= attempt) return;
     const { endpoint } = delivery;
-    const box = secrets!;
-    let outcome: SendOutcome;
     if (endpoint.status !== "ACTIVE") {
-      outcome = { kind: "refused", durationMs: 0, error: "the endpoint is disabled" };
-    } else {
-      const secret = endpoint.secretCiphertext ? box.open(endpoint.secretCiphertext) : null;
-      const ownHeaders = endpoint.headersCiphertext ? (JSON.parse(box.open(endpoint.headersCiphertext)) as Record<string, string>) : {};
-      const signed = signatureHeaders(endpoint.dialect, secret, {
-        id: delivery.id,
-        body: delivery.body,
-        timestamp: Math.floor(Date.now() / 1000),
-        eventName: delivery.eventName,
-      });
-      outcome = await sendWebhook(
-        { url: endpoint.url, body: delivery.body, headers: { ...ownHeaders, ...signed } },
-        { timeoutMs: settings.attemptTimeoutMs, allowPrivate: settings.allowPrivate },
-      );
+      // Paused, not failed: re-enabling the endpoint resumes it (the sweep queues it again).
+      await db.prisma.webhookDelivery.updateMany({ where: { id: deliveryId, status: "PENDING", attemptCount: attempt - 1 }, data: { nextAttemptAt: null } });
+      return;
     }
+    let request: WebhookRequest;
+    try {
+      request = signedRequest(endpoint, delivery);
+    } catch (error) {
+      // A secret that does not open (WEBHOOK_SECRET_KEY changed) fails the attempt, logged, like any other.
+      await logAttempt(delivery, endpoint, attempt, { kind: "failed", durationMs: 0, error: `could not sign: ${(error as Error).message}` });
+      return;
+    }
+    const outcome = await sendWebhook(request, { timeoutMs: settings.attemptTimeoutMs, allowPrivate: settings.allowPrivate });
+    await logAttempt(delivery, endpoint, attempt, outcome);
+  }
+
+  function signedRequest(
+    endpoint: { dialect: WebhookDialect; url: string; secretCiphertext: string | null; headersCiphertext: string | null },
+    delivery: { id: string; body: string; eventName: string },
+  ): WebhookRequest {
+    const box = secrets!;
+    const secret = endpoint.secretCiphertext ? box.open(endpoint.secretCiphertext) : null;
+    const ownHeaders = endpoint.headersCiphertext ? (JSON.parse(box.open(endpoint.headersCiphertext)) as Record<string, string>) : {};
+    const signed = signatureHeaders(endpoint.dialect, secret, {
+      id: delivery.id,
+      body: delivery.body,
+      timestamp: Math.floor(Date.now() / 1000),
+      eventName: delivery.eventName,
+    });
+    return { url: endpoint.url, body: delivery.body, headers: { ...ownHeaders, ...signed } };
+  }
+
+  /** Logs an attempt and moves its delivery on: delivered, failed for good, or its next attempt queued. */
+  async function logAttempt(
+    delivery: { id: string; tenantId: string },
+    endpoint: { id: string; status: WebhookEndpointStatus },
+    attempt: number,
+    outcome: SendOutcome,
+  ) {
+    const deliveryId = delivery.id;
     const verdict = verdictOf(outcome);
     const delay = verdict.status === "FAILED" && !verdict.permanent ? retryDelayMs(settings.retryDelaysSeconds, attempt) : null;
     const nextAttemptAt = delay === null ? null : new Date(Date.now() + delay);
@@ -191,19 +227,45 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
         },
       });
       if (nextAttemptAt) {
-        await boss.send(DELIVER, { deliveryId, attempt: attempt + 1 } satisfies DeliverJob, { db: inTransaction(tx), startAfter: nextAttemptAt });
+        await queueAttempt(tx, deliveryId, attempt + 1, nextAttemptAt);
       } else if (verdict.status === "DELIVERED") {
         await tx.webhookEndpoint.updateMany({ where: { id: endpoint.id, consecutiveFailures: { gt: 0 } }, data: { consecutiveFailures: 0 } });
       } else if (endpoint.status === "ACTIVE") {
         const { consecutiveFailures } = await tx.webhookEndpoint.update({ where: { id: endpoint.id }, data: { consecutiveFailures: { increment: 1 } }, select: { consecutiveFailures: true } });
-        if (settings.disableAfterFailures > 0 && consecutiveFailures >= settings.disableAfterFailures) {
-          await tx.webhookEndpoint.update({
-            where: { id: endpoint.id },
-            data: { status: "DISABLED", disabledReason: `disabled by the service after ${consecutiveFailures} failed deliveries in a row` },
+        const limit = settings.disableAfterFailures;
+        if (limit > 0 && consecutiveFailures >= limit) {
+          // Deliveries ending side by side each pass the limit: the first to commit disables it.
+          await tx.webhookEndpoint.updateMany({
+            where: { id: endpoint.id, status: "ACTIVE" },
+            data: { status: "DISABLED", disabledReason: `disabled by the service after ${limit} failed deliveries in a row` },
           });
         }
       }
     });
+  }
+
+  /** The job for a delivery's next attempt; none is added while one is already queued for it. */
+  function queueAttempt(tx: Prisma.TransactionClient, deliveryId: string, attempt: number, startAfter: Date) {
+    return boss.send(DELIVER, { deliveryId, attempt } satisfies DeliverJob, { db: inTransaction(tx), startAfter, singletonKey: deliveryId });
+  }
+
+  /** Queues every pending delivery of an active endpoint that has no attempt scheduled or is long overdue. */
+  async function sweep() {
+    const stuckBefore = new Date(Date.now() - STUCK_AFTER_MS);
+    const waiting = await db.prisma.webhookDelivery.findMany({
+      where: { status: "PENDING", endpoint: { status: "ACTIVE" }, OR: [{ nextAttemptAt: null }, { nextAttemptAt: { lt: stuckBefore } }] },
+      select: { id: true, attemptCount: true },
+      orderBy: { createdAt: "asc" },
+      take: 1_000,
+    });
+    for (const delivery of waiting) {
+      await db.prisma.$transaction(async (tx) => {
+        const now = new Date();
+        await tx.webhookDelivery.update({ where: { id: delivery.id }, data: { nextAttemptAt: now } });
+        await queueAttempt(tx, delivery.id, delivery.attemptCount + 1, now);
+      });
+    }
+    if (waiting.length > 0) wakeDelivery();
   }
 
   /** Runs a batch's jobs side by side; each job's own failure is logged and left to pg-boss to retry. */
@@ -222,19 +284,38 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
 
   async function start() {
     secrets = await loadSecretBox(settings, db);
+    await checkKey(secrets);
     await boss.start();
     const expireInSeconds = Math.ceil(settings.attemptTimeoutMs / 1000) + 10;
     for (const [name, options] of [
-      [FANOUT, { retryLimit: 20, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 }],
-      [DELIVER, { retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds }],
+      [FANOUT, { policy: "standard", retryLimit: 20, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 }],
+      [DELIVER, { policy: "stately", retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds }],
+      [SWEEP, { policy: "standard", retryLimit: 2, retryDelay: 5, retryBackoff: false, expireInSeconds: 120 }],
     ] as const) {
       await boss.createQueue(name, { name, ...options });
       await boss.updateQueue(name, { name, ...options });
     }
+    // Once a minute, on one instance however many run (pg-boss's cron).
+    await boss.schedule(SWEEP, "* * * * *");
+    await boss.work(SWEEP, { pollingIntervalSeconds: settings.pollingSeconds }, () => counted(sweep));
     const polling = { batchSize: BATCH, pollingIntervalSeconds: settings.pollingSeconds };
     fanoutWorker = await boss.work<FanoutJob>(FANOUT, polling, batchHandler((job) => fanout(job.eventIds), () => boss.notifyWorker(fanoutWorker!)));
     for (let index = 0; index < DELIVER_WORKERS; index += 1) {
       deliverWorkers.push(await boss.work<DeliverJob>(DELIVER, polling, batchHandler(deliver, wakeDelivery)));
+    }
+  }
+
+  /**
+   * Refuses to start with a key that does not open the secrets already stored (a changed
+   * WEBHOOK_SECRET_KEY): every signed delivery would fail until it is put back.
+   */
+  async function checkKey(box: SecretBox) {
+    const sealed = await db.prisma.webhookEndpoint.findFirst({ where: { secretCiphertext: { not: null } }, select: { secretCiphertext: true } });
+    if (!sealed?.secretCiphertext) return;
+    try {
+      box.open(sealed.secretCiphertext);
+    } catch {
+      throw new Error("WEBHOOK_SECRET_KEY does not open the webhook secrets stored in this database: start with the key they were sealed with");
     }
   }
 
@@ -256,20 +337,19 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     committed() {
       if (fanoutWorker) boss.notifyWorker(fanoutWorker);
     },
-    async redeliver(tenantId, deliveryId) {
-      return db.prisma.$transaction(async (tx) => {
-        const [delivery] = await tx.webhookDelivery.updateManyAndReturn({
-          where: { id: deliveryId, tenantId, status: { not: "PENDING" } },
-          data: { status: "PENDING", nextAttemptAt: new Date() },
-          select: { attemptCount: true },
-        });
-        if (!delivery) return false;
-        await boss.send(DELIVER, { deliveryId, attempt: delivery.attemptCount + 1 } satisfies DeliverJob, { db: inTransaction(tx) });
-        return true;
-      }).then((queued) => {
-        if (queued) wakeDelivery();
-        return queued;
+    async redeliver(tenantId, where) {
+      const which = "deliveryId" in where ? { id: where.deliveryId } : { endpointId: where.endpointId, status: "FAILED" as const, createdAt: { gte: where.failedSince } };
+      const stuckBefore = new Date(Date.now() - STUCK_AFTER_MS);
+      // Marked waiting (no attempt scheduled): the sweep, asked to run now, queues them.
+      const { count } = await db.prisma.webhookDelivery.updateMany({
+        where: { ...which, tenantId, OR: [{ status: { not: "PENDING" } }, { nextAttemptAt: { lt: stuckBefore } }] },
+        data: { status: "PENDING", nextAttemptAt: null },
       });
+      if (count > 0) void boss.send(SWEEP, {}).catch((error: Error) => console.error(`webhooks: ${error.message}`));
+      return count;
+    },
+    resume() {
+      void boss.send(SWEEP, {}).catch((error: Error) => console.error(`webhooks: ${error.message}`));
     },
     allowPrivate: settings.allowPrivate,
     box() {

@@ -340,6 +340,7 @@ const READ_ONLY_WEBHOOKS: Webhooks = {
   record: readOnly("record events"),
   committed: readOnly("record events"),
   redeliver: readOnly("redeliver webhooks"),
+  resume: readOnly("resume webhooks"),
   box: readOnly("open webhook secrets"),
   // Nothing registers a target here.
   allowPrivate: false,

@@ -93,6 +93,8 @@ async function attempt(request: WebhookRequest, options: SendOptions): Promise<R
 
 function parseTarget(raw: string, allowPrivate: boolean): Target | { problem: string } {
   if (raw.length > MAX_URL_LENGTH) return { problem: `URL is longer than ${MAX_URL_LENGTH} characters` };
+  // The URL parser drops tabs and line breaks silently: what is stored must be what is called.
+  if (/[\s\u0000-\u001f\u007f]/.test(raw)) return { problem: "URL must not contain spaces or control characters" };
   let url: URL;
   try {
     url = new URL(raw);
@@ -246,6 +248,8 @@ function exchange(
 
     let done = false;
     let req: http.ClientRequest | undefined;
+    /** Set once the status line arrived: the answer, with as much body as came. */
+    let answered: (() => void) | undefined;
     const finish = (result: Result) => {
       if (done) return;
       done = true;
@@ -253,6 +257,8 @@ function exchange(
       settle(result);
     };
     const onAbort = () => {
+      // A receiver that answered but never ends its body has still answered.
+      if (answered) return answered();
       finish({ kind: "failed", error: timedOut });
       req?.destroy();
     };
@@ -272,6 +278,7 @@ function exchange(
         req?.destroy();
         return;
       }
+      answered = complete;
       if (maxBytes === 0) {
         complete();
         return;

@@ -28,6 +28,7 @@ import { builder } from "../builder.js";
 import type { Context } from "../context.js";
 import { badInput, conflict, notFound, prismaErrorCode } from "../errors.js";
 import { idOf } from "../ids.js";
+import { newestFirst } from "../pagination.js";
 import { transact } from "../publish.js";
 import { rules } from "../validation.js";
 import { webhookUrlProblem } from "../../webhooks/send.js";
@@ -260,27 +261,53 @@ async function dispatchingAgent(tx: Prisma.TransactionClient, ctx: Context, requ
 }
 
 /**
- * A dispatch's webhook as an endpoint of its own (dialect VELENTS_AGENT) that its conversations
- * point at: deliveries, retries and the delivery log are those of every webhook. Its headers
- * may carry the integrator's credentials, so they are sealed like a signing secret.
+ * A dispatch's webhook as an endpoint (dialect VELENTS_AGENT) that its conversations point at:
+ * deliveries, retries and the delivery log are those of every webhook. Its headers may carry
+ * the integrator's credentials, so they are sealed like a signing secret. Dispatches that give
+ * the same link, body and headers share one active endpoint rather than adding one each.
  */
 async function dispatchEndpoint(tx: Prisma.TransactionClient, ctx: Context, webhook: Webhook, field: string): Promise<string | null> {
   if (!webhook) return null;
-  const problem = webhookUrlProblem(webhook.link, ctx.webhooks.allowPrivate);
-  if (problem) throw badInput(`${field}.link`, problem);
+  requireWebhookLink(ctx, webhook, field);
   const headers = (webhook.headers ?? {}) as Record<string, string>;
+  const body = (webhook.body ?? {}) as Prisma.InputJsonObject;
+  const box = ctx.webhooks.box();
+  const candidates = await tx.webhookEndpoint.findMany({
+    where: { tenantId: ctx.tenantId, dialect: "VELENTS_AGENT", status: "ACTIVE", url: webhook.link },
+    select: { id: true, extraBody: true, headersCiphertext: true },
+    orderBy: newestFirst,
+    take: 20,
+  });
+  const sameHeaders = (sealed: string | null) => canonicalJson(sealed ? JSON.parse(box.open(sealed)) : {}) === canonicalJson(headers);
+  const same = candidates.find((endpoint) => canonicalJson(endpoint.extraBody ?? {}) === canonicalJson(body) && sameHeaders(endpoint.headersCiphertext));
+  if (same) return same.id;
   const endpoint = await tx.webhookEndpoint.create({
     data: {
       tenantId: ctx.tenantId,
       dialect: "VELENTS_AGENT",
       url: webhook.link,
       events: [],
-      headersCiphertext: Object.keys(headers).length > 0 ? ctx.webhooks.box().seal(JSON.stringify(headers)) : null,
-      extraBody: (webhook.body ?? {}) as Prisma.InputJsonObject,
+      headersCiphertext: Object.keys(headers).length > 0 ? box.seal(JSON.stringify(headers)) : null,
+      extraBody: body,
     },
     select: { id: true },
   });
   return endpoint.id;
+}
+
+/** https, a public address unless WEBHOOK_ALLOW_PRIVATE: the rules of every webhook target. */
+function requireWebhookLink(ctx: Context, webhook: Webhook, field: string) {
+  const problem = webhook ? webhookUrlProblem(webhook.link, ctx.webhooks.allowPrivate) : null;
+  if (problem) throw badInput(`${field}.link`, problem);
+}
+
+/** JSON with object keys sorted, so that equal values compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
 }
 
 /** What a dispatch writes on its conversation, new or reopened. */
@@ -366,12 +393,12 @@ async function dispatchConversation(ctx: Context, input: DispatchInput) {
 async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutcome> {
   const channelType = input.channelType;
   const rows = input.rows.map((row, index) => ({ row: index, phone: addressOf(row.phone, "phone")!, values: row.values }));
+  requireWebhookLink(ctx, input.webhook, "input.webhook");
   const outcome = await racing(
     transact(
       ctx,
       async (tx, emit) => {
         const agentId = await dispatchingAgent(tx, ctx, input.agentId, "input.agentId");
-        const webhookEndpointId = await dispatchEndpoint(tx, ctx, input.webhook, "input.webhook");
         const batch = await tx.dispatchBatch.create({
           data: { tenantId: ctx.tenantId, agentId, name: input.name.trim(), channelType },
           select: { id: true },
@@ -400,6 +427,8 @@ async function dispatchBatch(ctx: Context, input: BatchInput): Promise<BatchOutc
         }
 
         const dispatched: (DispatchedRow & { type: "CREATED" | "UPDATED"; facts: Prisma.ConversationGetPayload<{ select: typeof conversationFacts }> })[] = [];
+        // Made only when the batch dispatches something: a batch of skipped rows leaves no endpoint.
+        const webhookEndpointId = toCreate.length + toReopen.length > 0 ? await dispatchEndpoint(tx, ctx, input.webhook, "input.webhook") : null;
         if (toCreate.length > 0) {
           const first = await reserveNumbers(tx, ctx.tenantId, "lastConversationNumber", toCreate.length);
           const created = await tx.conversation.createManyAndReturn({

@@ -161,7 +161,10 @@ const UpdateWebhookEndpointInput = builder.inputType("UpdateWebhookEndpointInput
     url: t.string(),
     events: t.stringList(),
     description: t.string(),
-    enabled: t.boolean({ description: "true: ACTIVE again, with its failure count and disabled reason cleared; false: DISABLED, nothing sent to it." }),
+    enabled: t.boolean({
+      description:
+        "true: ACTIVE again, with its failure count and disabled reason cleared, and its paused deliveries resumed; false: DISABLED: its pending deliveries pause, events meanwhile are not sent to it.",
+    }),
   }),
 });
 
@@ -190,6 +193,7 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.globalID({ for: WebhookEndpointRef, required: true, validate: idOf("WebhookEndpoint") }), input: t.arg({ type: UpdateWebhookEndpointInput, required: true }) },
     resolve: async (query, _root, { id, input }, ctx) => {
       const endpoint = await updateEndpoint(ctx.prisma, ctx.webhooks.allowPrivate, ctx.tenantId, id.id, input);
+      if (input.enabled === true) ctx.webhooks.resume();
       return ctx.prisma.webhookEndpoint.findUniqueOrThrow({ ...query, where: { id: endpoint.id } });
     },
   }),
@@ -215,7 +219,8 @@ builder.mutationFields((t) => ({
   }),
   redeliverWebhook: t.prismaField({
     type: "WebhookDelivery",
-    description: "Queues a new attempt for a delivery that ended (DELIVERED or FAILED); it is PENDING again. CONFLICT while it is still PENDING, or while its endpoint is disabled.",
+    description:
+      "Queues one more attempt for a delivery that ended (DELIVERED or FAILED), or whose attempt is over 5 minutes late; it is PENDING again. CONFLICT while it is PENDING on time, or while its endpoint is disabled.",
     authScopes: { scope: "webhooks:write" },
     args: { id: t.arg.globalID({ for: WebhookDeliveryRef, required: true, validate: idOf("WebhookDelivery") }) },
     resolve: async (query, _root, { id }, ctx) => {
@@ -224,12 +229,26 @@ builder.mutationFields((t) => ({
         select: { status: true, endpoint: { select: { status: true } } },
       });
       if (!delivery) throw notFound("WebhookDelivery", "id");
-      const pending = () => conflict("This delivery is still pending: its next attempt is already queued");
-      if (delivery.status === "PENDING") throw pending();
       if (delivery.endpoint.status !== "ACTIVE") throw conflict("Its endpoint is disabled: enable it before redelivering");
-      // False only if it became PENDING meanwhile (another redelivery won).
-      if (!(await ctx.webhooks.redeliver(ctx.tenantId, id.id))) throw pending();
+      if ((await ctx.webhooks.redeliver(ctx.tenantId, { deliveryId: id.id })) === 0) {
+        throw conflict("This delivery is still pending: its next attempt is already queued");
+      }
       return ctx.prisma.webhookDelivery.findUniqueOrThrow({ ...query, where: { id: id.id } });
+    },
+  }),
+  redeliverFailedWebhooks: t.int({
+    description:
+      "Recovery after an outage: one more attempt for every FAILED delivery of the endpoint made since `since` (the endpoint must be ACTIVE). Returns how many were queued.",
+    authScopes: { scope: "webhooks:write" },
+    args: {
+      endpointId: t.arg.globalID({ for: WebhookEndpointRef, required: true, validate: idOf("WebhookEndpoint") }),
+      since: t.arg({ type: "DateTime", required: true }),
+    },
+    resolve: async (_root, { endpointId, since }, ctx) => {
+      const endpoint = await ctx.prisma.webhookEndpoint.findFirst({ where: { id: endpointId.id, tenantId: ctx.tenantId }, select: { status: true } });
+      if (!endpoint) throw notFound("WebhookEndpoint", "endpointId");
+      if (endpoint.status !== "ACTIVE") throw conflict("The endpoint is disabled: enable it before redelivering");
+      return ctx.webhooks.redeliver(ctx.tenantId, { endpointId: endpointId.id, failedSince: since });
     },
   }),
 }));
