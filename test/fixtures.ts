@@ -55,10 +55,14 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
       const lead = await p.lead.create({
         data: { tenantId, contactId: contact.id, conversationId: conversation.id, source: "whatsapp-lead", score: 70 },
       });
+      const offering = await p.offering.create({
+        data: { tenantId, title: "Marina apartment", price: "1250.00", photos: [], attributes: { bedrooms: 2 } },
+      });
       const booking = await p.booking.create({
         data: {
           tenantId,
           contactId: contact.id,
+          offeringId: offering.id,
           service: "Personal Training",
           startsAt: new Date("2030-01-01T10:00:00Z"),
           endsAt: new Date("2030-01-01T11:00:00Z"),
@@ -83,12 +87,13 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
         const t = await p.tag.create({ data: { tenantId, name: `extra-${i}` } });
         await p.conversationTag.create({ data: { tenantId, conversationId: cv.id, tagId: t.id } });
         await p.lead.create({ data: { tenantId, contactId: c.id, conversationId: cv.id } });
+        await p.offering.create({ data: { tenantId, title: `Extra ${i}`, price: "10.00" } });
         await p.booking.create({
           data: { tenantId, contactId: c.id, service: "Extra", startsAt: new Date("2030-02-01T10:00:00Z"), endsAt: new Date("2030-02-01T11:00:00Z") },
         });
         await issueToken(p, { tenantId, name: `extra ${i}`, format: "CONVO", scopes: ["contacts:read"] });
       }
-      return { agent, channel, contact, conversation, closed: closedConversation, message, ticket, tag, lead, booking, other, otherSecret };
+      return { agent, channel, contact, conversation, closed: closedConversation, message, ticket, tag, lead, offering, booking, other, otherSecret };
     },
     { maxWait: 30_000, timeout: 60_000 },
   );
@@ -111,6 +116,7 @@ export async function seedTenant(server: TestServer, name: string, { closed = fa
       ticket: `tkt_${raw.ticket.id}`,
       tag: `tag_${raw.tag.id}`,
       booking: `bkg_${raw.booking.id}`,
+      offering: `off_${raw.offering.id}`,
     },
   };
 }
@@ -144,7 +150,9 @@ const TENANT_TABLES: Record<string, [column: string, table: string][]> = {
     ["contactId", "Contact"],
     ["conversationId", "Conversation"],
     ["leadId", "Lead"],
+    ["offeringId", "Offering"],
   ],
+  Offering: [],
   ApiToken: [["agentId", "Agent"]],
   Handoff: [
     ["conversationId", "Conversation"],

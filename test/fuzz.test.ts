@@ -161,7 +161,7 @@ function setAt(root: unknown, path: Path, value: unknown): unknown {
 // Ids: the seeded tenant's real rows, the other tenant's, and ids that name nothing.
 // ---------------------------------------------------------------------------------------
 
-const ROW_TYPES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "Booking", "ApiToken"] as const;
+const ROW_TYPES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "Booking", "Offering", "ApiToken"] as const;
 type RowType = (typeof ROW_TYPES)[number];
 const PREFIX: Record<RowType, string> = PREFIX_BY_TYPE;
 /** A tenant's row of each type, by uuid. */
@@ -176,6 +176,7 @@ const rowsOf = (seed: Seed): Rows => ({
   Message: seed.raw.message.id,
   Tag: seed.raw.tag.id,
   Booking: seed.raw.booking.id,
+  Offering: seed.raw.offering.id,
   // The seed's agent token: revoking it disturbs none of the tokens the cases use.
   ApiToken: seed.raw.other.id,
 });
@@ -190,6 +191,7 @@ const ROW_WORDS: [RegExp, RowType][] = [
   [/message/i, "Message"],
   [/tag/i, "Tag"],
   [/booking|appointment/i, "Booking"],
+  [/offering/i, "Offering"],
   [/token/i, "ApiToken"],
 ];
 
@@ -324,6 +326,10 @@ function graphqlValue(g: Gen, type: GraphQLInputType, name: string, path: Path):
       return slot("boolean", true);
     case "DateTime":
       return slot("datetime", plausibleDate(name));
+    case "Date":
+      return slot("string", "2031-01-01");
+    case "Decimal":
+      return slot("string", "1250.50");
     case "JSON":
       return slot("json", plausibleJson(g));
     default:

@@ -480,6 +480,57 @@ describe("bookings", () => {
   });
 });
 
+async function createOffering(tenant: TestTenant, input: Record<string, unknown>): Promise<string> {
+  const data = await server.ok(tenant, `mutation($input: CreateOfferingInput!) { createOffering(input: $input) { id } }`, { input });
+  return data.createOffering.id;
+}
+
+describe("offerings", () => {
+  test("newest first, paginated, totalCount; deleted offerings are left out; prices are exact decimal strings", async () => {
+    const tenant = await server.createTenant("Offerings");
+    const other = await server.createTenant("Other");
+    await createOffering(other, { title: "Elsewhere", price: "1" });
+    const studio = await createOffering(tenant, { title: "Studio", price: "650000", photos: ["https://cdn.example.com/s.jpg"] });
+    const villa = await createOffering(tenant, { title: "Villa", price: "12500000.5", priceCurrency: "USD", availableFrom: "2027-01-15" });
+    const gone = await createOffering(tenant, { title: "Sold", price: "1" });
+    const loft = await createOffering(tenant, { title: "Loft", price: 990000, status: "coming soon", attributes: { floor: 12 } });
+    await server.ok(tenant, `mutation($id: ID!) { deleteOffering(id: $id) }`, { id: gone });
+
+    const PAGE = `query($first: Int, $after: String) {
+      offerings(first: $first, after: $after) {
+        totalCount
+        pageInfo { hasNextPage endCursor }
+        edges { node { id title price priceCurrency status photos availableFrom attributes } }
+      }
+    }`;
+    const first = await server.ok(tenant, PAGE, { first: 2 });
+    expect(first.offerings.totalCount).toBe(3);
+    expect(first.offerings.pageInfo.hasNextPage).toBe(true);
+    expect(first.offerings.edges.map((edge: any) => edge.node)).toEqual([
+      { id: loft, title: "Loft", price: "990000.00", priceCurrency: "AED", status: "coming soon", photos: [], availableFrom: null, attributes: { floor: 12 } },
+      { id: villa, title: "Villa", price: "12500000.50", priceCurrency: "USD", status: "active", photos: [], availableFrom: "2027-01-15", attributes: {} },
+    ]);
+    const second = await server.ok(tenant, PAGE, { first: 2, after: first.offerings.pageInfo.endCursor });
+    expect(ids(second.offerings)).toEqual([studio]);
+    expect(second.offerings.pageInfo.hasNextPage).toBe(false);
+  });
+
+  test("updateOffering merges attributesPatch one level deep (null removes a key) and clears nullable fields", async () => {
+    const tenant = await server.createTenant("Offering updates");
+    const id = await createOffering(tenant, { title: "Apartment", price: "100.10", address: "Marina", attributes: { bedrooms: 2, view: "sea", parking: true } });
+    const updated = await server.ok(
+      tenant,
+      `mutation($id: ID!) { updateOffering(id: $id, input: { address: null, price: "99.9", attributesPatch: { bedrooms: 3, view: null, floor: 9 } }) { address price attributes } }`,
+      { id },
+    );
+    expect(updated.updateOffering).toEqual({ address: null, price: "99.90", attributes: { bedrooms: 3, parking: true, floor: 9 } });
+    for (const input of [{ title: null }, { price: null }, { photos: null }, { price: "-1" }, { price: "1.234" }, { priceCurrency: "usd" }, {}]) {
+      const refused = await server.gql(`mutation($id: ID!, $input: UpdateOfferingInput!) { updateOffering(id: $id, input: $input) { id } }`, { id, input }, tenant.token);
+      expectError(refused, "BAD_USER_INPUT");
+    }
+  });
+});
+
 describe("agents and channels", () => {
   test("agents filter by status, newest first, with their channels", async () => {
     const tenant = await server.createTenant("Agents");
@@ -586,7 +637,7 @@ describe("tags, apiTokens and viewer", () => {
     expect(admin.viewer.tenant).toMatchObject({ id: `ten_${tenant.id}`, name: "Viewer Co", slug: tenant.slug, plan: "STARTER" });
     expect(admin.viewer.scopes).toEqual([
       "CONTACTS_READ", "CONTACTS_WRITE", "LEADS_READ", "LEADS_WRITE", "CONVERSATIONS_READ", "CONVERSATIONS_WRITE",
-      "TICKETS_READ", "TICKETS_WRITE", "BOOKINGS_READ", "BOOKINGS_WRITE", "AGENTS_READ", "AGENTS_WRITE", "CHANNELS_READ", "CHANNELS_WRITE",
+      "TICKETS_READ", "TICKETS_WRITE", "BOOKINGS_READ", "BOOKINGS_WRITE", "OFFERINGS_READ", "OFFERINGS_WRITE", "AGENTS_READ", "AGENTS_WRITE", "CHANNELS_READ", "CHANNELS_WRITE",
       "WEBHOOKS_READ", "WEBHOOKS_WRITE", "ANALYTICS_READ", "ADMIN",
     ]);
     expect(admin.viewer.token).toMatchObject({ name: "test", format: "CONVO", revokedAt: null });
@@ -618,6 +669,7 @@ describe("node(id:)", () => {
     const tag = await createTag(tenant, "node-tag");
     const lead = await createLead(tenant, { contactId: contact, score: 7 });
     const booking = await createBooking(tenant, { contactId: contact, service: "node-service", startsAt: "2031-05-01T08:00:00Z", endsAt: "2031-05-01T09:00:00Z" });
+    const offering = await createOffering(tenant, { title: "node-offering", price: "10" });
     const me = await server.ok(tenant, `{ viewer { tenant { id } token { id } } }`);
 
     const NODE = `query($id: ID!) {
@@ -631,6 +683,7 @@ describe("node(id:)", () => {
         ... on Tag { name }
         ... on Lead { score }
         ... on Booking { service }
+        ... on Offering { title }
         ... on ApiToken { name }
         ... on Tenant { name }
       }
@@ -644,12 +697,13 @@ describe("node(id:)", () => {
       [tag, "Tag", { name: "node-tag" }],
       [lead, "Lead", { score: 7 }],
       [booking, "Booking", { service: "node-service" }],
+      [offering, "Offering", { title: "node-offering" }],
       [me.viewer.token.id, "ApiToken", { name: "test" }],
       [me.viewer.tenant.id, "Tenant", { name: "Nodes" }],
     ];
     const prefixes: Record<string, string> = {
       Contact: "con", Agent: "agt", Channel: "chn", Conversation: "conv", Message: "msg",
-      Tag: "tag", Lead: "lead", Booking: "bkg", ApiToken: "tok", Tenant: "ten",
+      Tag: "tag", Lead: "lead", Booking: "bkg", Offering: "off", ApiToken: "tok", Tenant: "ten",
     };
     for (const [id, typename, fields] of cases) {
       expect(id).toMatch(new RegExp(`^${prefixes[typename]}_[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`));

@@ -99,9 +99,20 @@ async function tokenFor(seed: Seed, format: TokenFormat, scopes: Scope[]): Promi
 // Requests derived from the route table.
 // ---------------------------------------------------------------------------------------
 
-const ROW_TYPES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "Booking", "Ticket"] as const;
+const ROW_TYPES = ["Contact", "Lead", "Agent", "Channel", "Conversation", "Message", "Tag", "Booking", "Ticket", "Offering"] as const;
 type RowType = (typeof ROW_TYPES)[number];
-const PREFIX: Record<RowType, string> = { Contact: "con", Lead: "lead", Agent: "agt", Channel: "chn", Conversation: "conv", Message: "msg", Tag: "tag", Booking: "bkg", Ticket: "tkt" };
+const PREFIX: Record<RowType, string> = {
+  Contact: "con",
+  Lead: "lead",
+  Agent: "agt",
+  Channel: "chn",
+  Conversation: "conv",
+  Message: "msg",
+  Tag: "tag",
+  Booking: "bkg",
+  Ticket: "tkt",
+  Offering: "off",
+};
 
 interface Row {
   uuid: string;
@@ -121,6 +132,7 @@ const baseRows = (seed: Seed): Rows => ({
   Tag: { uuid: seed.raw.tag.id },
   Booking: { uuid: seed.raw.booking.id },
   Ticket: { uuid: seed.raw.ticket.id },
+  Offering: { uuid: seed.raw.offering.id },
 });
 
 /** The rows `seedTenant(…, { extra: 1 })` adds: numbers no base seed uses (agent 902, conversation 903). */
@@ -139,6 +151,7 @@ async function extraRows(seed: Seed): Promise<Rows> {
     Tag: { uuid: (await p.tag.findFirstOrThrow({ where: { tenantId, name: "extra-0" } })).id },
     Booking: { uuid: (await p.booking.findFirstOrThrow({ where: { tenantId, service: "Extra" } })).id },
     Ticket: { uuid: (await p.ticket.findFirstOrThrow({ where: { tenantId, conversationId: conversation.id } })).id },
+    Offering: { uuid: (await p.offering.findFirstOrThrow({ where: { tenantId, title: "Extra 0" } })).id },
   };
 }
 
@@ -172,6 +185,8 @@ const EXAMPLES: Record<string, Example> = {
   },
   "vorel PATCH /appointments/:id": { body: () => ({ location_text: "Marina Walk" }) },
   "vorel PATCH /conversations/:id": { body: () => ({ customer_name: "Anna Nowak" }) },
+  "vorel POST /offerings": { body: () => ({ title: "2BR apartment, Dubai Marina", price: 1250.5, photos: ["https://cdn.example.com/1.jpg"] }) },
+  "vorel PATCH /offerings/:id": { body: () => ({ price: 1300, attributes: { bedrooms: 3 } }) },
   "veleria POST /messages/send": { body: (rows) => ({ contact_id: `con_${rows.Contact.uuid}`, channel: "email", content: "Your invoice" }) },
   "veleria POST /bookings": {
     body: (rows) => ({
@@ -212,6 +227,7 @@ const WORDS: [RegExp, RowType][] = [
   [/^messages?$/i, "Message"],
   [/^tags?$/i, "Tag"],
   [/^(bookings?|appointments?)$/i, "Booking"],
+  [/^offerings?$/i, "Offering"],
 ];
 
 /** The kind of row a path parameter names: from EXAMPLES, its own name, or the segment before it. */

@@ -64,9 +64,12 @@ describe("OpenAPI document", () => {
       "/leads",
       "/leads/{id}",
       "/leads/{id}/handoff",
+      "/offerings",
+      "/offerings/{id}",
     ]);
     expect(openApi.paths["/conversations"]!.post.responses["201"]).toBeDefined();
     expect(openApi.paths["/leads"]!.post.security).toEqual([{ bearerAuth: ["leads:write"] }]);
+    expect(openApi.paths["/offerings"]!.post.security).toEqual([{ bearerAuth: ["offerings:write"] }]);
     expect(openApi.components.schemas.Error.required).toEqual(["error"]);
   });
 });

@@ -163,6 +163,49 @@ const ROWS: Row[] = [
   nodeRow("Tag", "conversations:read", (s) => s.id.tag, "... on Tag { name }", () => ({ name: "vip" })),
   nodeRow("Booking", "bookings:read", (s) => s.id.booking, "... on Booking { service }", () => ({ service: "Personal Training" })),
   nodeRow("Ticket", "tickets:read", (s) => s.id.ticket, "... on Ticket { subject }", () => ({ subject: "Order question" })),
+  nodeRow("Offering", "offerings:read", (s) => s.id.offering, "... on Offering { title price }", () => ({ title: "Marina apartment", price: "1250.00" })),
+  // ----- offerings -----
+  {
+    field: "offerings",
+    kind: "query",
+    scope: "offerings:read",
+    request: () => ({ query: `{ offerings { totalCount edges { node { id title } } } }` }),
+    verify: (data, s) => expect(data.offerings).toEqual({ totalCount: 1, edges: [{ node: { id: s.id.offering, title: "Marina apartment" } }] }),
+  },
+  {
+    field: "createOffering",
+    kind: "mutation",
+    scope: "offerings:write",
+    // The offering it returns is readable through the "written" grant.
+    request: () => ({ query: `mutation { createOffering(input: { title: "Matrix villa", price: "2500000.00" }) { title price priceCurrency } }` }),
+    verify: async (data, s) => {
+      expect(data.createOffering).toEqual({ title: "Matrix villa", price: "2500000.00", priceCurrency: "AED" });
+      expect(await prisma().offering.count({ where: { tenantId: s.tenant.id, title: "Matrix villa" } })).toBe(1);
+    },
+  },
+  {
+    field: "updateOffering",
+    kind: "mutation",
+    scope: "offerings:write",
+    request: (s) => ({
+      query: `mutation($id: ID!) { updateOffering(id: $id, input: { price: "1300", attributesPatch: { bedrooms: 3 } }) { price attributes } }`,
+      variables: { id: s.id.offering },
+    }),
+    verify: async (data, s) => {
+      expect(data.updateOffering).toEqual({ price: "1300.00", attributes: { bedrooms: 3 } });
+      expect((await prisma().offering.findUniqueOrThrow({ where: { id: s.raw.offering.id } })).price.toFixed(2)).toBe("1300.00");
+    },
+  },
+  {
+    field: "deleteOffering",
+    kind: "mutation",
+    scope: "offerings:write",
+    request: (s) => ({ query: `mutation($id: ID!) { deleteOffering(id: $id) }`, variables: { id: s.id.offering } }),
+    verify: async (data, s) => {
+      expect(data.deleteOffering).toBe(s.id.offering);
+      expect((await prisma().offering.findUniqueOrThrow({ where: { id: s.raw.offering.id } })).deletedAt).not.toBeNull();
+    },
+  },
   // ----- support tickets -----
   {
     field: "tickets",
@@ -283,6 +326,19 @@ const ROWS: Row[] = [
     verify: async (data, s) => {
       expect(data.redeliverWebhook).toEqual({ status: "PENDING", eventName: "lead.created" });
       // Queued again (its next attempt may already have failed and been scheduled: still PENDING).
+      expect((await prisma().webhookDelivery.findFirstOrThrow({ where: { tenantId: s.tenant.id } })).status).toBe("PENDING");
+    },
+  },
+  {
+    field: "redeliverFailedWebhooks",
+    kind: "mutation",
+    scope: "webhooks:write",
+    request: async (s) => ({
+      query: `mutation($id: ID!, $since: DateTime!) { redeliverFailedWebhooks(endpointId: $id, since: $since) }`,
+      variables: { id: (await webhookOf(s)).endpointId, since: new Date(0).toISOString() },
+    }),
+    verify: async (data, s) => {
+      expect(data.redeliverFailedWebhooks).toBe(1);
       expect((await prisma().webhookDelivery.findFirstOrThrow({ where: { tenantId: s.tenant.id } })).status).toBe("PENDING");
     },
   },
@@ -748,6 +804,14 @@ const NESTED: NestedRow[] = [
     field: "contact",
     query: `{ bookings { edges { node { id contact { email } } } } }`,
     secret: () => "ada@example.com",
+  },
+  {
+    name: "booking { offering { title } }",
+    outer: ["bookings:read"],
+    inner: "offerings:read",
+    field: "offering",
+    query: `{ bookings { edges { node { id offeringId offering { title } } } } }`,
+    secret: () => "Marina apartment",
   },
   {
     name: "agent { channels { name } }",

@@ -26,6 +26,7 @@ const PREFIX = {
   tag: "tag",
   booking: "bkg",
   ticket: "tkt",
+  offering: "off",
   webhookEndpoint: "whe",
   webhookDelivery: "whd",
 } as const;
@@ -114,6 +115,7 @@ const CASES: Case[] = [
   nodeCase("message", "Message", "... on Message { content }", (n) => expect(n.content).toBe("Hello there")),
   nodeCase("tag", "Tag", "... on Tag { name }", (n) => expect(n.name).toBe("vip")),
   nodeCase("booking", "Booking", "... on Booking { service }", (n) => expect(n.service).toBe("Personal Training")),
+  nodeCase("offering", "Offering", "... on Offering { title price }", (n) => expect(n).toMatchObject({ title: "Marina apartment", price: "1250.00" })),
   nodeCase("token", "ApiToken", "... on ApiToken { name }", (n) => expect(n.name).toBe("agent dispatcher")),
   nodeCase("tenant", "Tenant", "... on Tenant { name }", (n) => expect(n.name).toBe("B")),
   nodeCase("webhookEndpoint", "WebhookEndpoint", "... on WebhookEndpoint { url }", (n) => expect(n.url).toBe("https://hooks.example.com/b"), async (b) => (await webhookOf(b)).endpoint),
@@ -256,6 +258,36 @@ const CASES: Case[] = [
       variables: { input: { customerName: "x", leadId: id, startsAt: "2031-01-01T10:00:00Z", endsAt: "2031-01-01T11:00:00Z" } },
     }),
     expectUnknown: (r) => expectNotFound(r, "input.leadId"),
+  },
+  {
+    name: "createBooking(input.offeringId)",
+    covers: "createBooking(input.offeringId)",
+    kind: "offering",
+    foreign: (b) => b.id.offering,
+    request: (_own, id) => ({
+      query: `mutation($input: CreateBookingInput!) { createBooking(input: $input) { id } }`,
+      variables: { input: { customerName: "x", offeringId: id, startsAt: "2031-01-01T10:00:00Z", endsAt: "2031-01-01T11:00:00Z" } },
+    }),
+    expectUnknown: (r) => expectNotFound(r, "input.offeringId"),
+  },
+  {
+    name: "updateOffering(id)",
+    covers: "updateOffering(id)",
+    kind: "offering",
+    foreign: (b) => b.id.offering,
+    request: (_own, id) => ({
+      query: `mutation($id: ID!) { updateOffering(id: $id, input: { title: "Hijacked", price: "1", attributesPatch: { owner: "me" } }) { id title } }`,
+      variables: { id },
+    }),
+    expectUnknown: (r) => expectNotFound(r),
+  },
+  {
+    name: "deleteOffering(id)",
+    covers: "deleteOffering(id)",
+    kind: "offering",
+    foreign: (b) => b.id.offering,
+    request: (_own, id) => ({ query: `mutation($id: ID!) { deleteOffering(id: $id) }`, variables: { id } }),
+    expectUnknown: (r) => expectNotFound(r),
   },
   {
     name: "updateConversation(id)",
@@ -472,6 +504,17 @@ const CASES: Case[] = [
     foreign: async (b) => (await webhookOf(b)).delivery,
     request: (_own, id) => ({ query: `mutation($id: ID!) { redeliverWebhook(id: $id) { id status } }`, variables: { id } }),
     expectUnknown: (r) => expectNotFound(r, "id"),
+  },
+  {
+    name: "redeliverFailedWebhooks(endpointId)",
+    covers: "redeliverFailedWebhooks(endpointId)",
+    kind: "webhookEndpoint",
+    foreign: async (b) => (await webhookOf(b)).endpoint,
+    request: (_own, id) => ({
+      query: `mutation($id: ID!, $since: DateTime!) { redeliverFailedWebhooks(endpointId: $id, since: $since) }`,
+      variables: { id, since: new Date(0).toISOString() },
+    }),
+    expectUnknown: (r) => expectNotFound(r, "endpointId"),
   },
 
   // ----- bulk -----
@@ -714,6 +757,7 @@ describe("lists", () => {
       contacts: await ids(p.contact.findMany({ where }), "con"),
       conversations: await ids(p.conversation.findMany({ where }), "conv"),
       leads: await ids(p.lead.findMany({ where }), "lead"),
+      offerings: await ids(p.offering.findMany({ where }), "off"),
       tags: await ids(p.tag.findMany({ where }), "tag"),
     };
     const lists = Object.keys(expected) as (keyof typeof expected)[];
@@ -733,7 +777,7 @@ describe("lists", () => {
         contacts(first: 100) { edges { node { id
           leads { totalCount edges { node { id } } }
           conversations { totalCount edges { node { id } } }
-          bookings { totalCount edges { node { id } } } } } }
+          bookings { totalCount edges { node { id offering { id } } } } } } }
         conversations(first: 100) { edges { node { id
           contact { id } agent { id channels { id } } channel { id agent { id } }
           tags { id } leads { id } lastMessages(count: 50) { id }
@@ -752,6 +796,7 @@ describe("lists", () => {
     expect(text).toContain(a.id.message.slice(4));
     expect(text).toContain(a.id.lead.slice(5));
     expect(text).toContain(a.id.booking.slice(4));
+    expect(text).toContain(a.id.offering.slice(4));
   });
 });
 
@@ -769,6 +814,7 @@ async function foreignIds(tenantId: string): Promise<string[]> {
     p.message.findMany({ where, select }),
     p.tag.findMany({ where, select }),
     p.booking.findMany({ where, select }),
+    p.offering.findMany({ where, select }),
     p.apiToken.findMany({ where, select }),
   ]);
   return [tenantId, ...all.flat().map((row) => row.id)];

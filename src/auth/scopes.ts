@@ -13,6 +13,8 @@ export const SCOPES = [
   "tickets:write",
   "bookings:read",
   "bookings:write",
+  "offerings:read",
+  "offerings:write",
   "agents:read",
   "agents:write",
   "channels:read",
@@ -49,10 +51,12 @@ export const DIALECT_SCOPES: Record<TokenFormat, Record<string, Scope[]>> = {
   // Convo documents canonical names: conversations:read, leads:write, agents:read, ...
   CONVO: {},
   // Vorel: one `read` scope and per-resource write scopes; appointments are bookings.
+  // crm:write (the CRM push) names nothing here yet, so it is refused rather than stored.
   VOREL: {
     read: VOREL_READ_SCOPES,
     "leads:write": ["leads:write"],
     "appointments:write": ["bookings:write"],
+    "offerings:write": ["offerings:write"],
   },
   // Velents Support Center abilities, in the platform's own style. Tickets-Show and
   // Tickets-History are documented; Tickets-Create and Tickets-Send are this service's names

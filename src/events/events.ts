@@ -2,13 +2,15 @@
 // They carry ids and the attributes subscribers filter on, never the rows themselves:
 // a subscriber loads what its own selection asks for (see src/live/).
 import { randomUUID } from "node:crypto";
-import type { Booking, Contact, Conversation, Lead } from "../generated/prisma/client.js";
+import type { Booking, Contact, Conversation, Lead, Offering } from "../generated/prisma/client.js";
 
 export type ConversationEventType = "CREATED" | "UPDATED" | "CLOSED" | "MESSAGE_ADDED" | "MESSAGE_UPDATED" | "HANDOFF_REQUESTED";
 export type LeadEventType = "CREATED" | "UPDATED";
 /** RESCHEDULED: its times changed; CANCELLED and COMPLETED: its status became that; UPDATED: anything else. */
 export type BookingEventType = "CREATED" | "UPDATED" | "RESCHEDULED" | "CANCELLED" | "COMPLETED";
 export type ContactEventType = "CREATED" | "UPDATED";
+/** DELETED: soft-deleted (it is NOT_FOUND from then on); Vorel's catalogue has no name for it, so no webhook carries it. */
+export type OfferingEventType = "CREATED" | "UPDATED" | "DELETED";
 
 interface Envelope {
   id: string;
@@ -55,7 +57,13 @@ export interface BookingEvent extends Envelope {
   status: string;
 }
 
-export type DomainEvent = ConversationEvent | LeadEvent | BookingEvent | ContactEvent;
+export interface OfferingEvent extends Envelope {
+  topic: "offering";
+  type: OfferingEventType;
+  offeringId: string;
+}
+
+export type DomainEvent = ConversationEvent | LeadEvent | BookingEvent | ContactEvent | OfferingEvent;
 
 /** Instance-wide notices, not tied to one tenant's data. */
 export interface ControlEvent {
@@ -103,6 +111,10 @@ export function contactEvent(type: ContactEventType, contact: Pick<Contact, "id"
 
 export function bookingEvent(type: BookingEventType, booking: Pick<Booking, "id" | "tenantId" | "status">): BookingEvent {
   return { ...envelope(booking.tenantId), topic: "booking", type, bookingId: booking.id, status: booking.status };
+}
+
+export function offeringEvent(type: OfferingEventType, offering: Pick<Offering, "id" | "tenantId">): OfferingEvent {
+  return { ...envelope(offering.tenantId), topic: "offering", type, offeringId: offering.id };
 }
 
 /** The columns a conversation event needs, for writes that do not return whole rows. */

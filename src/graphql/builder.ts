@@ -12,7 +12,7 @@ import { getDatamodel } from "../generated/pothos-types.js";
 import type { Context } from "./context.js";
 import { badInput, forbidden, tooComplex } from "./errors.js";
 import { decodeId, encodeId } from "./ids.js";
-import { DateTimeScalar, JsonScalar } from "./scalars.js";
+import { DateScalar, DateTimeScalar, DecimalScalar, JsonScalar, type DecimalOutput } from "./scalars.js";
 
 /** The first scope a failed check asked for, so the error can name it. */
 function missingScope(failure: AuthFailure): string | undefined {
@@ -32,6 +32,8 @@ export const builder = new SchemaBuilder<{
   AuthScopes: { scope: Scope };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
+    Date: { Input: Date; Output: Date };
+    Decimal: { Input: string; Output: DecimalOutput };
     JSON: { Input: unknown; Output: unknown };
     ID: { Input: string; Output: string };
   };
@@ -89,6 +91,8 @@ export const builder = new SchemaBuilder<{
 
 builder.addScalarType("DateTime", DateTimeScalar);
 builder.addScalarType("JSON", JsonScalar);
+builder.addScalarType("Date", DateScalar);
+builder.addScalarType("Decimal", DecimalScalar);
 
 builder.queryType({});
 builder.mutationType({});

@@ -16,6 +16,7 @@ export const PREFIX_BY_TYPE = {
   Booking: "bkg",
   Handoff: "hof",
   Ticket: "tkt",
+  Offering: "off",
   DispatchBatch: "batch",
   WebhookEndpoint: "whe",
   WebhookDelivery: "whd",

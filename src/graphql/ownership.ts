@@ -11,6 +11,9 @@ const counters = {
     ctx.prisma.conversation.count({ where: { tenantId: ctx.tenantId, id: { in: ids } } }),
   Tag: (ctx: Context, ids: string[]) => ctx.prisma.tag.count({ where: { tenantId: ctx.tenantId, id: { in: ids } } }),
   Lead: (ctx: Context, ids: string[]) => ctx.prisma.lead.count({ where: { tenantId: ctx.tenantId, id: { in: ids } } }),
+  // A deleted offering is not found, as if it had never existed.
+  Offering: (ctx: Context, ids: string[]) =>
+    ctx.prisma.offering.count({ where: { tenantId: ctx.tenantId, id: { in: ids }, deletedAt: null } }),
 };
 
 export type OwnedType = keyof typeof counters;

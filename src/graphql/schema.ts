@@ -9,6 +9,7 @@ import "./types/message.js";
 import "./types/ticket.js";
 import "./types/dispatch.js";
 import "./types/lead.js";
+import "./types/offering.js";
 import "./types/booking.js";
 import "./types/events.js";
 import "./types/webhook.js";

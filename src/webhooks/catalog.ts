@@ -31,7 +31,8 @@ export const WEBHOOK_EVENTS: Record<RegisteredDialect, readonly string[]> = {
     "conversation.closed",
     "message.created",
   ],
-  // Vorel's twelve; offering.* are sent once offerings exist.
+  // Vorel's twelve. Its offering pages say offering.* do not fire today (platform facts,
+  // conflict 4) while its catalogue lists them: here they are sent to whoever subscribes.
   VOREL: [
     "lead.created",
     "lead.updated",

@@ -44,7 +44,15 @@ import type { Viewer } from "../auth/viewer.js";
 import { loadConfig } from "../config.js";
 import type { PrismaClient } from "../db/client.js";
 import type { EventBus } from "../events/bus.js";
-import type { BookingEventType, ContactEventType, ConversationEvent, ConversationEventType, DomainEvent, LeadEventType } from "../events/events.js";
+import type {
+  BookingEventType,
+  ContactEventType,
+  ConversationEvent,
+  ConversationEventType,
+  DomainEvent,
+  LeadEventType,
+  OfferingEventType,
+} from "../events/events.js";
 import type { ApiToken } from "../generated/prisma/client.js";
 import type { MessageRole, WebhookDialect } from "../generated/prisma/enums.js";
 import { createContext, type Context } from "../graphql/context.js";
@@ -107,7 +115,8 @@ type EventKey =
   | `contact:${ContactEventType}`
   | `booking:${BookingEventType}`
   | `lead:${LeadEventType}`
-  | `conversation:${ConversationEventType}`;
+  | `conversation:${ConversationEventType}`
+  | `offering:${OfferingEventType}`;
 
 /** Vorel's lead.qualified: a lead leaving NEW. */
 const leavesNew = (event: DomainEvent) => event.topic === "lead" && event.previousStatus === "NEW" && event.status !== "NEW";
@@ -134,6 +143,12 @@ const NAMES: Record<EventKey, Partial<Record<RegisteredDialect, NameRule[]>>> = 
     ],
   },
   "conversation:MESSAGE_UPDATED": {},
+  // Vorel's catalogue lists offering.created and offering.updated, while its offering pages say
+  // none fires today (platform facts, conflict 4): an integrator only gets them by subscribing
+  // to them by name, so they are sent. A deletion has no name in the catalogue: nothing is sent.
+  "offering:CREATED": { VOREL: [{ name: "offering.created" }] },
+  "offering:UPDATED": { VOREL: [{ name: "offering.updated" }] },
+  "offering:DELETED": {},
 };
 
 for (const byDialect of Object.values(NAMES)) {
@@ -147,9 +162,16 @@ for (const byDialect of Object.values(NAMES)) {
 // The resource an event is about, in each registered dialect's REST shape.
 // ---------------------------------------------------------------------------------------
 
-type Resource = "contact" | "booking" | "lead" | "conversation" | "message";
-type ResourceType = "Contact" | "Booking" | "Lead" | "Conversation" | "Message";
-const TYPE_OF: Record<Resource, ResourceType> = { contact: "Contact", booking: "Booking", lead: "Lead", conversation: "Conversation", message: "Message" };
+type Resource = "contact" | "booking" | "lead" | "conversation" | "message" | "offering";
+type ResourceType = "Contact" | "Booking" | "Lead" | "Conversation" | "Message" | "Offering";
+const TYPE_OF: Record<Resource, ResourceType> = {
+  contact: "Contact",
+  booking: "Booking",
+  lead: "Lead",
+  conversation: "Conversation",
+  message: "Message",
+  offering: "Offering",
+};
 
 /** The row an event is about; a MESSAGE_ADDED without a message id names none. */
 function subjectOf(event: DomainEvent): { resource: Resource; id: string | null } {
@@ -160,6 +182,8 @@ function subjectOf(event: DomainEvent): { resource: Resource; id: string | null 
       return { resource: "booking", id: event.bookingId };
     case "lead":
       return { resource: "lead", id: event.leadId };
+    case "offering":
+      return { resource: "offering", id: event.offeringId };
     case "conversation":
       return event.type === "MESSAGE_ADDED" || event.type === "MESSAGE_UPDATED"
         ? { resource: "message", id: event.messageId }
@@ -231,6 +255,7 @@ const SHAPES: Record<RegisteredDialect, Partial<Record<Resource, Shape>>> = {
     lead: { operation: "VorelGetLead", unwrap: (answer) => answer },
     booking: { operation: "VorelGetAppointment", unwrap: (answer) => answer },
     conversation: { operation: "VorelGetConversation", unwrap: (answer) => answer },
+    offering: { operation: "VorelGetOffering", unwrap: (answer) => answer },
   },
 };
 

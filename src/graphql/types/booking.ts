@@ -13,6 +13,7 @@ import { rules } from "../validation.js";
 import { ContactRef } from "./contact.js";
 import { ConversationRef } from "./conversation.js";
 import { LeadRef } from "./lead.js";
+import { OfferingRef } from "./offering.js";
 import { BookingStatusEnum } from "./enums.js";
 
 export const BookingRef = builder.prismaNode("Booking", {
@@ -38,6 +39,18 @@ export const BookingRef = builder.prismaNode("Booking", {
     }),
     lead: t.relation("lead", { nullable: true }),
     leadId: t.globalID({ nullable: true, resolve: (booking) => (booking.leadId ? { type: "Lead", id: booking.leadId } : null) }),
+    offering: t.field({
+      type: OfferingRef,
+      nullable: true,
+      description: "What is booked, when it is one of the tenant's offerings; null once that offering is deleted.",
+      select: (_args, _ctx, nestedSelection) => ({ offering: nestedSelection() }),
+      resolve: (booking) => (booking.offering && booking.offering.deletedAt === null ? booking.offering : null),
+    }),
+    offeringId: t.globalID({
+      nullable: true,
+      description: "The offering's id, readable without offerings:read; kept after the offering is deleted.",
+      resolve: (booking) => (booking.offeringId ? { type: "Offering", id: booking.offeringId } : null),
+    }),
     startsAt: t.expose("startsAt", { type: "DateTime" }),
     endsAt: t.expose("endsAt", { type: "DateTime" }),
     status: t.expose("status", { type: BookingStatusEnum }),
@@ -100,6 +113,7 @@ const CreateBookingInput = builder.inputType("CreateBookingInput", {
     locationText: t.string({ validate: rules.location }),
     conversationId: t.globalID({ for: ConversationRef, validate: idOf("Conversation").nullish() }),
     leadId: t.globalID({ for: LeadRef, validate: idOf("Lead").nullish() }),
+    offeringId: t.globalID({ for: OfferingRef, description: "One of the tenant's offerings that is not deleted.", validate: idOf("Offering").nullish() }),
     startsAt: t.field({ type: "DateTime", required: true }),
     endsAt: t.field({ type: "DateTime", required: true }),
     status: t.field({ type: BookingStatusEnum }),
@@ -160,6 +174,7 @@ builder.mutationFields((t) => ({
       await requireOwned(ctx, "Contact", input.contactId?.id, "input.contactId");
       await requireOwned(ctx, "Conversation", input.conversationId?.id, "input.conversationId");
       await requireOwned(ctx, "Lead", input.leadId?.id, "input.leadId");
+      await requireOwned(ctx, "Offering", input.offeringId?.id, "input.offeringId");
       return transact(ctx, async (tx, emit) => {
         const booking = await tx.booking.create({
           ...query,
@@ -173,6 +188,7 @@ builder.mutationFields((t) => ({
             locationText: input.locationText,
             conversationId: input.conversationId?.id,
             leadId: input.leadId?.id,
+            offeringId: input.offeringId?.id,
             startsAt: input.startsAt,
             endsAt: input.endsAt,
             status: input.status ?? undefined,

@@ -1,8 +1,9 @@
 // Vorel Public API v1 (docs.vorel.ai): snake_case JSON, bare uuids, `vapk_live_` keys whose
-// scope names (read, leads:write, appointments:write) map onto canonical scopes in
+// scope names (read, leads:write, appointments:write, offerings:write) map onto canonical scopes in
 // src/auth/scopes.ts; canonical names are accepted too, and creating a conversation needs the
 // canonical conversations:write (Vorel documents no scope for it). Each GET needs just the
-// canonical read scope of what it reads (leads:read, bookings:read, conversations:read), which
+// canonical read scope of what it reads (leads:read, bookings:read, conversations:read,
+// offerings:read), which
 // Vorel's `read` grants; a 403 names `read`, Vorel's narrowest name for it.
 //
 // Every rule is the schema's: this file renames fields, translates channel slugs and status
@@ -51,12 +52,24 @@
 //   email: the handoff is an audit row plus a HANDOFF_REQUESTED event for live subscribers
 //   (and webhooks). A lead without a conversation (made through Convo) is a 409.
 // - Appointments are the bookings table: customer_name/phone/email, location_text, and the
-//   optional conversation_id and lead_id (checked: a 404 names the bad one). offering_id is
-//   always a 404 until offerings exist; google_calendar_event_id is always null. Times need
+//   optional conversation_id, lead_id and offering_id (checked: a 404 names the bad one; a
+//   deleted offering is not found). An appointment keeps its offering_id after that offering
+//   is deleted. google_calendar_event_id is always null. Times need
 //   an offset and are answered in UTC (the offset given is not kept). Default status
 //   confirmed; a booking PENDING through Veleria reads "confirmed". PATCH: cancelled,
 //   completed and no_show are final (409 on a status or time change); a time change is a
 //   RESCHEDULED booking event; the status becomes "rescheduled" only when sent.
+// - Offerings: `price` is a number in requests and a string with two decimals in answers
+//   ("1250.00"): stored as an exact decimal, never a float. A price with more than two
+//   decimal places, below 0 or from 10^12 up is a 422 (nothing is rounded). price_currency
+//   defaults to AED, status to "active" (a free word, as Vorel documents it). photos are
+//   http(s) URLs. POST and PATCH are strict: a field Vorel does not document is a 422;
+//   assigned_user_id, deleted_at and metadata are refused by PATCH as "cannot be changed".
+//   PATCH: null clears a nullable field; title, price, price_currency, status and photos
+//   cannot be cleared; attributes are shallow-merged as a lead's. Deleting is GraphQL's
+//   (deleteOffering, soft): a deleted offering is the same 404 as an unknown one and is left
+//   out of GET /offerings. offering.created and offering.updated webhooks are sent (README:
+//   Webhooks).
 // - 405 with an Allow header for a known path with another method; 404 for unknown paths.
 import { z } from "zod";
 import { invalidField, RestFailure, type Dialect, type Failure, type GraphQLData, type Route } from "../route.js";
@@ -262,7 +275,7 @@ const Appointment = z.object({
   created_at: timestamp,
   conversation_id: uuid.nullable(),
   lead_id: uuid.nullable(),
-  offering_id: uuid.nullable().describe("Always null until offerings exist here"),
+  offering_id: uuid.nullable().describe("The offering booked, if any (kept after that offering is deleted)"),
   customer_email: z.string().nullable(),
   location_text: z.string().nullable(),
   google_calendar_event_id: z.string().nullable().describe("Always null: this service syncs no calendar"),
@@ -278,7 +291,7 @@ const appointment = (row: GraphQLData) => ({
   created_at: row.createdAt,
   conversation_id: bareId(row.conversationId),
   lead_id: bareId(row.leadId),
-  offering_id: null,
+  offering_id: bareId(row.offeringId),
   customer_email: row.customerEmail,
   location_text: row.locationText,
   google_calendar_event_id: null,
@@ -294,6 +307,7 @@ const APPOINTMENT_FIELDS = {
   locationText: "location_text",
   conversationId: "conversation_id",
   leadId: "lead_id",
+  offeringId: "offering_id",
   "input.customerName": "customer_name",
   "input.customerPhone": "customer_phone",
   "input.customerEmail": "customer_email",
@@ -303,6 +317,7 @@ const APPOINTMENT_FIELDS = {
   "input.locationText": "location_text",
   "input.conversationId": "conversation_id",
   "input.leadId": "lead_id",
+  "input.offeringId": "offering_id",
 };
 
 const idParam = z.object({ id: uuid });
@@ -315,7 +330,7 @@ const LIST_QUERY = z.object({
 const DEFAULT_LIMIT = 25;
 const MAX_LIMIT = 100;
 
-function pageVariables(query: URLSearchParams, type: "Conversation" | "Lead" | "Booking") {
+function pageVariables(query: URLSearchParams, type: "Conversation" | "Lead" | "Booking" | "Offering") {
   const limit = intParamAtLeast("limit", query.get("limit"), 1) ?? DEFAULT_LIMIT;
   const cursor = param(query.get("cursor"));
   if (cursor !== undefined && !globalIdOf(type, cursor)) {
@@ -364,6 +379,126 @@ const SentMessage = z.object({
   sent_at: timestamp.describe("When the message was stored and queued"),
   mocked: z.boolean().describe("Always true here: this service queues the message for a channel worker and talks to no provider itself"),
 });
+
+/** Vorel's offering: a price as a string (an exact decimal), dates as YYYY-MM-DD. */
+const Offering = z.object({
+  id: uuid,
+  title: z.string(),
+  price: z.string().regex(/^\d+\.\d{2}$/).describe('A decimal serialised as a string to keep its precision, e.g. "1250.00"'),
+  price_currency: z.string().regex(/^[A-Z]{3}$/).describe("ISO 4217"),
+  photos: z.array(z.string()).describe("Photo URLs, in order"),
+  status: z.string().describe("A free word; active unless set"),
+  created_at: timestamp,
+  updated_at: timestamp,
+  external_id: z.string().nullable(),
+  reference_number: z.string().nullable(),
+  title_ar: z.string().nullable(),
+  description: z.string().nullable(),
+  description_ar: z.string().nullable(),
+  address: z.string().nullable(),
+  available_from: z.iso.date().nullable().describe("YYYY-MM-DD"),
+  attributes: z.record(z.string(), z.unknown()).describe("Vertical-specific fields (bedrooms, size_sqft, ...)"),
+});
+
+const offering = (row: GraphQLData) => ({
+  id: bareId(row.id),
+  title: row.title,
+  price: row.price,
+  price_currency: row.priceCurrency,
+  photos: row.photos,
+  status: row.status,
+  created_at: row.createdAt,
+  updated_at: row.updatedAt,
+  external_id: row.externalId,
+  reference_number: row.referenceNumber,
+  title_ar: row.titleAr,
+  description: row.description,
+  description_ar: row.descriptionAr,
+  address: row.address,
+  available_from: row.availableFrom,
+  attributes: row.attributes,
+});
+
+/** An offering body's fields, as Vorel documents them (POST; PATCH takes each as optional). */
+const OFFERING_BODY = {
+  title: z.string().min(1).max(500),
+  price: z.number().min(0).describe("A number ≥ 0 with at most two decimal places; answered as a string"),
+  price_currency: z.string().regex(/^[A-Z]{3}$/).optional().describe("ISO 4217; AED if omitted"),
+  external_id: z.string().max(120).nullable().optional().describe("Your own id for it"),
+  reference_number: z.string().max(120).nullable().optional(),
+  title_ar: z.string().max(500).nullable().optional(),
+  description: z.string().max(10_000).nullable().optional(),
+  description_ar: z.string().max(10_000).nullable().optional(),
+  address: z.string().max(500).nullable().optional(),
+  photos: z.array(z.url().max(2_048)).max(20).optional().describe("At most 20 http(s) URLs"),
+  status: z.string().min(1).max(40).optional().describe("A free word; active if omitted"),
+  available_from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).nullable().optional().describe("YYYY-MM-DD"),
+  attributes: z.record(z.string(), z.unknown()).optional().describe("Vertical-specific fields; PATCH merges them one level deep, a key set to null is removed"),
+};
+const OFFERING_KEYS = Object.keys(OFFERING_BODY);
+
+/** Body fields Vorel does not document: a 422 naming each (Vorel's bodies are strict). */
+function refuseUnknown(body: Record<string, unknown>, known: string[]) {
+  const unknown = Object.keys(body).filter((field) => !known.includes(field));
+  if (unknown.length === 0) return;
+  const fields = Object.fromEntries(unknown.map((field) => [field, ["is not a known field"]]));
+  throw new RestFailure({ status: 422, code: "BAD_USER_INPUT", message: `${unknown[0]}: is not a known field`, fields });
+}
+
+/**
+ * Vorel's price, a JSON number, as the exact decimal string GraphQL takes. A number JavaScript
+ * writes with an exponent (1e+21, 1e-7) is out of range either way; anything else that is not a
+ * number is refused here, since the schema would take a string.
+ */
+function priceOf(value: unknown): unknown {
+  if (value === undefined || value === null) return value;
+  if (typeof value !== "number") throw invalidField("price", "must be a number");
+  if (!Number.isFinite(value)) throw invalidField("price", value < 0 ? "must be 0 or more" : "must be less than 1000000000000");
+  const written = String(value);
+  if (!written.includes("e")) return written;
+  throw invalidField("price", value < 0 ? "must be 0 or more" : value >= 1 ? "must be less than 1000000000000" : "must have at most 2 decimal places");
+}
+
+/** The offering body's fields as GraphQL variables (undefined: not sent). */
+const offeringVariables = (body: Record<string, unknown>) => ({
+  title: body.title,
+  titleAr: body.title_ar,
+  description: body.description,
+  descriptionAr: body.description_ar,
+  price: priceOf(body.price),
+  priceCurrency: body.price_currency,
+  externalId: body.external_id,
+  referenceNumber: body.reference_number,
+  address: body.address,
+  photos: body.photos,
+  status: body.status,
+  availableFrom: body.available_from,
+});
+
+/** GraphQL's names for the offering body's fields, bare (create's variables) and under `input` (update's). */
+const OFFERING_FIELDS = Object.fromEntries(
+  (
+    [
+      ["title", "title"],
+      ["titleAr", "title_ar"],
+      ["description", "description"],
+      ["descriptionAr", "description_ar"],
+      ["price", "price"],
+      ["priceCurrency", "price_currency"],
+      ["externalId", "external_id"],
+      ["referenceNumber", "reference_number"],
+      ["address", "address"],
+      ["photos", "photos"],
+      ["status", "status"],
+      ["availableFrom", "available_from"],
+      ["attributes", "attributes"],
+      ["attributesPatch", "attributes"],
+    ] as const
+  ).flatMap(([graphql, rest]) => [
+    [graphql, rest],
+    [`input.${graphql}`, rest],
+  ]),
+);
 
 const routes: Route[] = [
   {
@@ -533,7 +668,7 @@ const routes: Route[] = [
       scheduled_end: scheduled.describe("Strictly after scheduled_start"),
       conversation_id: uuid.optional(),
       lead_id: uuid.optional(),
-      offering_id: uuid.optional().describe("No offerings exist here yet: any value is a 404"),
+      offering_id: uuid.optional().describe("An offering of this tenant that is not deleted (POST /offerings creates one)"),
       customer_email: z.email().optional(),
       location_text: z.string().max(500).optional(),
       status: z.enum(APPOINTMENT_STATUS.words).optional().describe("Default confirmed"),
@@ -541,9 +676,6 @@ const routes: Route[] = [
     response: Appointment,
     variables: ({ body }) => {
       appointmentTimes(body);
-      if (body.offering_id !== undefined && body.offering_id !== null) {
-        throw new RestFailure({ status: 404, code: "NOT_FOUND", message: "offering_id: Offering not found" });
-      }
       return defined({
         customerName: body.customer_name,
         customerPhone: body.customer_phone,
@@ -554,6 +686,7 @@ const routes: Route[] = [
         locationText: body.location_text,
         conversationId: bodyId("Conversation", body.conversation_id),
         leadId: bodyId("Lead", body.lead_id),
+        offeringId: bodyId("Offering", body.offering_id),
       });
     },
     result: (data) => appointment(data.createBooking),
@@ -613,6 +746,64 @@ const routes: Route[] = [
     },
     result: (data) => appointment(data.updateBooking),
     fields: { ...APPOINTMENT_FIELDS, id: "id", input: "body" },
+  },
+  {
+    method: "GET",
+    path: "/offerings",
+    operation: "VorelListOfferings",
+    summary: "List offerings, newest first (cursor pages); deleted offerings are left out",
+    scopes: ["offerings:read"],
+    query: LIST_QUERY,
+    response: cursorPage(Offering),
+    variables: ({ query }) => defined(pageVariables(query, "Offering")),
+    result: (data) => page(data.offerings, offering),
+    fields: { first: "limit", after: "cursor" },
+  },
+  {
+    method: "POST",
+    path: "/offerings",
+    operation: "VorelCreateOffering",
+    summary: "Create an offering (strict: a field not documented here is a 422)",
+    scopes: ["offerings:write"],
+    status: 201,
+    body: z.object(OFFERING_BODY).strict(),
+    response: Offering,
+    variables: ({ body }) => {
+      refuseUnknown(body, OFFERING_KEYS);
+      return defined({ ...offeringVariables(body), attributes: body.attributes });
+    },
+    result: (data) => offering(data.createOffering),
+    fields: OFFERING_FIELDS,
+  },
+  {
+    method: "GET",
+    path: "/offerings/:id",
+    operation: "VorelGetOffering",
+    summary: "Get an offering (a deleted one is a 404, as an unknown one)",
+    scopes: ["offerings:read"],
+    params: idParam,
+    response: Offering,
+    variables: ({ params }) => ({ id: pathId("Offering", params.id!) }),
+    result: (data) => offering(data.offering),
+    fields: { id: "id" },
+  },
+  {
+    method: "PATCH",
+    path: "/offerings/:id",
+    operation: "VorelUpdateOffering",
+    summary: "Update an offering (strict partial: at least one field; null clears; attributes are shallow-merged, a null value removes that key)",
+    scopes: ["offerings:write"],
+    params: idParam,
+    body: z.object({ ...OFFERING_BODY, title: OFFERING_BODY.title.optional(), price: OFFERING_BODY.price.optional() }).strict(),
+    response: Offering,
+    variables: ({ params, body }) => {
+      refuseFixed(body, ["assigned_user_id", "deleted_at", "metadata"], "the offering's own fields");
+      refuseUnknown(body, OFFERING_KEYS);
+      if (body.attributes === null) throw invalidField("attributes", "cannot be null: set a key to null to remove it");
+      return { id: pathId("Offering", params.id!), input: defined({ ...offeringVariables(body), attributesPatch: body.attributes }) };
+    },
+    result: (data) => offering(data.updateOffering),
+    fields: { ...OFFERING_FIELDS, id: "id", input: "body" },
   },
   {
     method: "GET",
@@ -742,7 +933,7 @@ export const vorel: Dialect = {
   routes,
   errorSchema: ErrorBody,
   error,
-  components: { Conversation, Lead, Handoff, Appointment, SentMessage },
+  components: { Conversation, Lead, Handoff, Appointment, Offering, SentMessage },
   enumValues: {
     ChannelType: CHANNEL_SLUGS.join(", "),
     LeadStatus: LEAD_STATUS.words.join(", "),
