@@ -332,6 +332,11 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
           occurredAt: new Date(event.occurredAt),
         })),
       });
+      // Most tenants have no endpoint: their events go to the log only, without a fan-out job
+      // (an endpoint registered while this transaction runs gets events from after its own commit).
+      const tenantIds = [...new Set(events.map((event) => event.tenantId))];
+      const listening = await tx.webhookEndpoint.findFirst({ where: { tenantId: { in: tenantIds }, status: "ACTIVE" }, select: { id: true } });
+      if (!listening) return;
       await boss.send(FANOUT, { eventIds: events.map((event) => event.id) } satisfies FanoutJob, { db: inTransaction(tx) });
     },
     committed() {
