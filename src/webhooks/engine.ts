@@ -106,8 +106,6 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     db: { executeSql: (text, values) => counted(() => db.jobs.executeSql(text, values)) },
     schema: db.jobs.schema,
     maintenanceIntervalSeconds: settings.maintenanceSeconds,
-    // No cron schedules: nothing here needs pg-boss's clock monitor.
-    schedule: false,
   });
   boss.on("error", (error: Error) => console.error(`webhooks: ${error.message}`));
   const renderer: Renderer = createRenderer(db.prisma);
