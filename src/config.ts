@@ -54,6 +54,8 @@ export interface WebhookSettings {
   retryDelaysSeconds: number[];
   /** WEBHOOK_DISABLE_AFTER: an endpoint is disabled after this many failed deliveries in a row. */
   disableAfterFailures: number;
+  /** WEBHOOK_RETENTION_DAYS: ended deliveries (with their attempts) and the events behind them are deleted after this long. */
+  retentionDays: number;
   /** How often idle workers look for jobs another instance queued (this instance's own wake them at once). */
   pollingSeconds: number;
   /** How often pg-boss runs maintenance, which retries jobs whose instance died mid-attempt. */
@@ -117,6 +119,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       // Six attempts, as Vorel documents: the first retry within seconds, the last about 1 h 13 min after the first.
       retryDelaysSeconds: secondsListFromEnv(env, "WEBHOOK_RETRY_DELAYS", [2, 10, 60, 600, 3_600]),
       disableAfterFailures: intFromEnv(env, "WEBHOOK_DISABLE_AFTER", 50),
+      retentionDays: Math.max(1, intFromEnv(env, "WEBHOOK_RETENTION_DAYS", 30)),
       pollingSeconds: Math.max(0.5, intFromEnv(env, "WEBHOOK_POLL_MS", 1_000) / 1_000),
       maintenanceSeconds: Math.max(1, intFromEnv(env, "WEBHOOK_MAINTENANCE_SECONDS", 10)),
     },

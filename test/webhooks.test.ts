@@ -256,6 +256,39 @@ describe("delivery", () => {
     await wrongKey.stop();
   });
 
+  test("retention: ended deliveries (with their attempts) and events older than WEBHOOK_RETENTION_DAYS go; pending ones and what they need stay", async () => {
+    const tenant = await server.createTenant("Retention");
+    const prisma = server.db.prisma;
+    const endpoint = await prisma.webhookEndpoint.create({ data: { tenantId: tenant.id, dialect: "VOREL", url: `${receiver.url}/retention`, events: ["lead.created"], status: "DISABLED" } });
+    const old = new Date(Date.now() - 31 * 86_400_000);
+    const event = (occurredAt: Date) =>
+      prisma.event.create({ data: { id: crypto.randomUUID(), tenantId: tenant.id, topic: "lead", type: "CREATED", facts: {}, occurredAt } });
+    const delivery = async (status: "PENDING" | "DELIVERED" | "FAILED", createdAt: Date) => {
+      const row = await prisma.webhookDelivery.create({
+        data: { tenantId: tenant.id, endpointId: endpoint.id, eventId: (await event(createdAt)).id, eventName: "lead.created", body: "{}", status, createdAt },
+      });
+      await prisma.webhookAttempt.create({ data: { tenantId: tenant.id, deliveryId: row.id, number: 1, durationMs: 1 } });
+      return row;
+    };
+    const [oldDelivered, oldFailed, oldPending, recentDelivered] = [
+      await delivery("DELIVERED", old),
+      await delivery("FAILED", old),
+      await delivery("PENDING", old),
+      await delivery("DELIVERED", new Date()),
+    ];
+    const [oldAlone, recentAlone] = [await event(old), await event(new Date())];
+
+    expect(await server.app.webhooks.prune()).toEqual({ deliveries: 2, events: 3 });
+    const deliveriesLeft = await prisma.webhookDelivery.findMany({ where: { tenantId: tenant.id }, select: { id: true } });
+    expect(deliveriesLeft.map((row) => row.id).sort()).toEqual([oldPending.id, recentDelivered.id].sort());
+    expect(await prisma.webhookAttempt.count({ where: { deliveryId: { in: [oldDelivered.id, oldFailed.id] } } })).toBe(0);
+    const eventsLeft = (await prisma.event.findMany({ where: { tenantId: tenant.id }, select: { id: true } })).map((row) => row.id);
+    expect(eventsLeft).toContain(oldPending.eventId);
+    expect(eventsLeft).toContain(recentAlone.id);
+    expect(eventsLeft).not.toContain(oldAlone.id);
+    expect(eventsLeft).not.toContain(oldDelivered.eventId);
+  });
+
   test("a rolled-back change sends nothing; the change committed after it is sent", async () => {
     const tenant = await server.createTenant("Rollback");
     await register(tenant, "VOREL", "/rollback", ["lead.created"]);

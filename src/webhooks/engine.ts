@@ -27,6 +27,9 @@ import { signatureHeaders } from "./signing.js";
 const FANOUT = "webhook-fanout";
 const DELIVER = "webhook-deliver";
 const SWEEP = "webhook-sweep";
+const PRUNE = "webhook-prune";
+/** Rows one prune statement deletes, so that no statement holds locks for long. */
+const PRUNE_BATCH = 5_000;
 /** A pending delivery this late for its attempt has lost its job. */
 const STUCK_AFTER_MS = 5 * 60_000;
 /** Jobs one worker takes per fetch; they are attempted concurrently. */
@@ -54,6 +57,11 @@ export interface Webhooks {
   redeliver(tenantId: string, where: { deliveryId: string } | { endpointId: string; failedSince: Date }): Promise<number>;
   /** Queues the deliveries an endpoint's re-enabling resumes, now rather than at the next sweep. */
   resume(): void;
+  /**
+   * Deletes deliveries that ended (with their attempts) and events, both older than the
+   * retention; an event some pending delivery still needs is kept. Returns what it deleted.
+   */
+  prune(now?: Date): Promise<{ deliveries: number; events: number }>;
   /** Seals signing secrets and dispatch headers (ready after start()). */
   box(): SecretBox;
   /** WEBHOOK_ALLOW_PRIVATE: whether http:// and private targets are accepted (registration checks it too). */
@@ -266,6 +274,28 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     if (waiting.length > 0) wakeDelivery();
   }
 
+  async function prune(now = new Date()) {
+    const cutoff = new Date(now.getTime() - settings.retentionDays * 86_400_000);
+    const deleted = { deliveries: 0, events: 0 };
+    for (;;) {
+      const count = await db.prisma.$executeRaw`
+        DELETE FROM "WebhookDelivery" WHERE id IN (
+          SELECT id FROM "WebhookDelivery" WHERE status <> 'PENDING' AND "createdAt" < ${cutoff} LIMIT ${PRUNE_BATCH})`;
+      deleted.deliveries += count;
+      if (count < PRUNE_BATCH) break;
+    }
+    for (;;) {
+      const count = await db.prisma.$executeRaw`
+        DELETE FROM "Event" WHERE id IN (
+          SELECT e.id FROM "Event" e WHERE e."occurredAt" < ${cutoff}
+            AND NOT EXISTS (SELECT 1 FROM "WebhookDelivery" d WHERE d."eventId" = e.id)
+          LIMIT ${PRUNE_BATCH})`;
+      deleted.events += count;
+      if (count < PRUNE_BATCH) break;
+    }
+    return deleted;
+  }
+
   /** Runs a batch's jobs side by side; each job's own failure is logged and left to pg-boss to retry. */
   function batchHandler<T>(work: (data: T) => Promise<void>, wake: () => void) {
     return async (jobs: PgBoss.Job<T>[]) => {
@@ -289,6 +319,7 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
       [FANOUT, { policy: "standard", retryLimit: 20, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 }],
       [DELIVER, { policy: "stately", retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds }],
       [SWEEP, { policy: "standard", retryLimit: 2, retryDelay: 5, retryBackoff: false, expireInSeconds: 120 }],
+      [PRUNE, { policy: "standard", retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 3_600 }],
     ] as const) {
       await boss.createQueue(name, { name, ...options });
       await boss.updateQueue(name, { name, ...options });
@@ -296,6 +327,9 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     // Once a minute, on one instance however many run (pg-boss's cron).
     await boss.schedule(SWEEP, "* * * * *");
     await boss.work(SWEEP, { pollingIntervalSeconds: settings.pollingSeconds }, () => counted(sweep));
+    // Daily, at a quiet minute; pg-boss keeps its own jobs for 7 days.
+    await boss.schedule(PRUNE, "17 3 * * *");
+    await boss.work(PRUNE, { pollingIntervalSeconds: settings.pollingSeconds }, () => counted(() => prune()));
     const polling = { batchSize: BATCH, pollingIntervalSeconds: settings.pollingSeconds };
     fanoutWorker = await boss.work<FanoutJob>(FANOUT, polling, batchHandler((job) => fanout(job.eventIds), () => boss.notifyWorker(fanoutWorker!)));
     for (let index = 0; index < DELIVER_WORKERS; index += 1) {
@@ -351,6 +385,7 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
       if (count > 0) void boss.send(SWEEP, {}).catch((error: Error) => console.error(`webhooks: ${error.message}`));
       return count;
     },
+    prune,
     resume() {
       void boss.send(SWEEP, {}).catch((error: Error) => console.error(`webhooks: ${error.message}`));
     },

@@ -366,6 +366,7 @@ const READ_ONLY_WEBHOOKS: Webhooks = {
   committed: readOnly("record events"),
   redeliver: readOnly("redeliver webhooks"),
   resume: readOnly("resume webhooks"),
+  prune: readOnly("prune webhooks"),
   box: readOnly("open webhook secrets"),
   // Nothing registers a target here.
   allowPrivate: false,
