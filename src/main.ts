@@ -4,6 +4,11 @@ import { openDatabase } from "./db/client.js";
 import { seedDemoTenant } from "./db/demo.js";
 import { createApp } from "./http/server.js";
 
+// pg-boss completes and fails jobs without awaiting the promise (node_modules/pg-boss/src/
+// manager.js): a database blip at that moment would otherwise end the process. The job is
+// retried once it expires; the service goes on.
+process.on("unhandledRejection", (reason) => console.error("unhandled rejection:", reason));
+
 const config = loadConfig();
 const db = await openDatabase(config);
 if (db.appliedMigrations.length > 0) console.log(`Applied migrations: ${db.appliedMigrations.join(", ")}`);

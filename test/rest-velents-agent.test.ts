@@ -204,6 +204,7 @@ describe("POST /Integration/Agent/Dispatch", () => {
       [{ channel_id: 3, phone: "+48500000001", webhook: { body: {} } }, "webhook.link"],
       [{ channel_id: 3, phone: "+48500000001", webhook: { link: "https://x.example.com", headers: { "X-A": "1\r\nX-Injected: 1" } } }, "webhook.headers"],
       [{ channel_id: 3, phone: "+48500000001", webhook: { link: "https://x.example.com", headers: { "bad header": "1" } } }, "webhook.headers"],
+      [{ channel_id: 3, phone: "+48500000001", webhook: { link: "https://x.example.com", headers: { "X-Price": "10 €" } } }, "webhook.headers"],
       [{ channel_id: 3, phone: "+48500000001", webhook: { link: "https://x.example.com", headers: { "X-A": 1 } } }, "webhook.headers"],
     ];
     const before = await snapshot(server, seed.tenant.id);

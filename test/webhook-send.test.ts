@@ -190,6 +190,7 @@ describe("sendWebhook without allowPrivate", () => {
     "https://[::1]/",
     `https://[::ffff:127.0.0.1]:${port}/`,
     "https://[::ffff:127.0.0.1]/",
+    "https://[fec0::1]/",
     "https://100.64.0.1/",
     "https://0.0.0.0/",
     `https://0x7f.1:${port}/`,

@@ -3,6 +3,7 @@
 // (the standardwebhooks package, node:crypto). Retries, dead letters, redelivery, rollback,
 // refused targets and two instances on one database.
 import { createHmac } from "node:crypto";
+import PgBoss from "pg-boss";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -254,6 +255,37 @@ describe("delivery", () => {
     const wrongKey = createWebhooks(server.db, loadConfig({ WEBHOOK_SECRET_KEY: Buffer.alloc(32, 9).toString("base64") }));
     await expect(wrongKey.start()).rejects.toThrow(/does not open the webhook secrets/);
     await wrongKey.stop();
+  });
+
+  test("two jobs for the same attempt at once (a re-run while the first still runs): one request, one logged attempt", async () => {
+    const tenant = await server.createTenant("Lease");
+    const { id } = await register(tenant, "VELERIA", "/lease", ["contact.created"]);
+    const endpointId = id.replace(/^whe_/, "");
+    const event = await server.db.prisma.event.create({ data: { id: crypto.randomUUID(), tenantId: tenant.id, topic: "contact", type: "CREATED", facts: {}, occurredAt: new Date() } });
+    const delivery = await server.db.prisma.webhookDelivery.create({
+      data: { tenantId: tenant.id, endpointId, eventId: event.id, eventName: "contact.created", body: "{}", nextAttemptAt: new Date() },
+    });
+    // Both inserted by one statement, so one fetch takes both and runs them side by side, each
+    // reading the delivery before the other has logged anything: only the lease keeps one out.
+    const boss = new PgBoss({ db: server.db.jobs, schema: server.db.jobs.schema, supervise: false, schedule: false, migrate: false });
+    await boss.start();
+    try {
+      // Keys of their own: the queue keeps one queued job per key (the service keys them by delivery).
+      await boss.insert(["a", "b"].map((key) => ({ name: "webhook-deliver", data: { deliveryId: delivery.id, attempt: 1 }, singletonKey: `${delivery.id}:${key}` })));
+    } finally {
+      await boss.stop({ graceful: false, close: false });
+    }
+    const unfinished = async () =>
+      Number(
+        ((await server.db.jobs.executeSql(`SELECT count(*)::int AS n FROM ${server.db.jobs.schema}.job WHERE name = 'webhook-deliver' AND data->>'deliveryId' = $1 AND state < 'completed'`, [delivery.id]))
+          .rows[0] as { n: number }).n,
+      );
+    const deadline = Date.now() + WAIT;
+    while ((await unfinished()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await unfinished()).toBe(0);
+    const [done] = await deliveriesUntil(tenant, id, (list) => list[0]?.status === "DELIVERED");
+    expect(done.attempts).toHaveLength(1);
+    expect(receiver.at("/lease")).toHaveLength(1);
   });
 
   test("retention: ended deliveries (with their attempts) and events older than WEBHOOK_RETENTION_DAYS go; pending ones and what they need stay", async () => {

@@ -61,18 +61,27 @@ function running(pid: number): boolean {
  */
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const file = path.join(dataDir, LOCK_FILE);
+  const holderOf = async () => Number((await readFile(file, "utf8").catch(() => "")).trim());
+  const inUse = (holder: number) => new Error(`${dataDir} is in use by process ${holder}: stop it first (the embedded database is single-process)`);
+  let tookOver = false;
   for (;;) {
     try {
       await writeFile(file, `${process.pid}\n`, { flag: "wx" });
+      if (tookOver) {
+        // Two processes finding the same stale lock could each remove and take it: the one
+        // whose pid is not there a moment later lost, and backs off.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        const holder = await holderOf();
+        if (holder !== process.pid) throw inUse(holder);
+      }
       return () => rm(file, { force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
-    const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && running(holder)) {
-      throw new Error(`${dataDir} is in use by process ${holder}: stop it first (the embedded database is single-process)`);
-    }
+    const holder = await holderOf();
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && running(holder)) throw inUse(holder);
     await rm(file, { force: true });
+    tookOver = true;
   }
 }
 
@@ -196,7 +205,14 @@ export async function openDatabase(config: Pick<Config, "databaseUrl" | "dataDir
   const driver = config.databaseUrl ? postgresDriver(config.databaseUrl) : await embeddedDriver(config.dataDir);
   try {
     const appliedMigrations = await driver.migrate();
-    const prisma = new PrismaClient({ adapter: driver.adapter, log: [{ emit: "event", level: "query" }] });
+    const prisma = new PrismaClient({
+      adapter: driver.adapter,
+      log: [{ emit: "event", level: "query" }],
+      // PGlite runs one transaction at a time and every write is one (src/graphql/publish.ts):
+      // a transaction waits for the one before it, however long that may run (a batch dispatch,
+      // up to 60 s), instead of failing after Prisma's default 2 s.
+      ...(driver.kind === "embedded" ? { transactionOptions: { maxWait: 65_000 } } : {}),
+    });
     let statements = 0;
     prisma.$on("query", () => {
       statements += 1;

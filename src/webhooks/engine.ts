@@ -11,7 +11,8 @@
 // 4. A sweep, on pg-boss's cron once a minute (and at once when asked), queues what has no
 //    job: deliveries paused while their endpoint was disabled, redelivered ones, and any whose
 //    job was lost (it failed for good on a database error). A delivery's jobs share its id as
-//    their singleton key under pg-boss's "stately" policy, so a sweep never doubles one.
+//    their singleton key under pg-boss's "short" policy (one queued job per delivery), and an
+//    attempt is claimed with a lease before it is made, so no two workers make the same one.
 import { randomInt } from "node:crypto";
 import PgBoss from "pg-boss";
 import type { Config } from "../config.js";
@@ -127,6 +128,9 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
   async function fanout(eventIds: string[]) {
     const events = await db.prisma.event.findMany({ where: { id: { in: eventIds } }, orderBy: { sequence: "asc" } });
     let queued = 0;
+    // One event or endpoint that fails to render must not hold back the others: they go on,
+    // and the job fails at the end, to be run again (what was stored is not stored twice).
+    const failures: unknown[] = [];
     for (const event of events) {
       const facts = event.facts as unknown as DomainEvent;
       const conversationId = facts.topic === "conversation" ? facts.conversationId : undefined;
@@ -139,23 +143,29 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
         select: { id: true, dialect: true, events: true, extraBody: true },
       });
       for (const endpoint of endpoints) {
-        const rendered = await renderer.render(endpoint, facts, event.occurredAt);
-        if (rendered.length === 0) continue;
-        await db.prisma.$transaction(async (tx) => {
-          for (const delivery of rendered) {
-            const { count } = await tx.webhookDelivery.createMany({
-              data: [{ id: delivery.id, tenantId: event.tenantId, endpointId: endpoint.id, eventId: event.id, eventName: delivery.name, body: delivery.body, nextAttemptAt: new Date() }],
-              // A fan-out that runs again (its instance died after this commit) finds them made.
-              skipDuplicates: true,
-            });
-            if (count === 0) continue;
-            await queueAttempt(tx, delivery.id, 1, new Date());
-            queued += 1;
-          }
-        });
+        try {
+          const rendered = await renderer.render(endpoint, facts, event.occurredAt);
+          if (rendered.length === 0) continue;
+          await db.prisma.$transaction(async (tx) => {
+            for (const delivery of rendered) {
+              const { count } = await tx.webhookDelivery.createMany({
+                data: [{ id: delivery.id, tenantId: event.tenantId, endpointId: endpoint.id, eventId: event.id, eventName: delivery.name, body: delivery.body, nextAttemptAt: new Date() }],
+                // A fan-out that runs again (its instance died after this commit) finds them made.
+                skipDuplicates: true,
+              });
+              if (count === 0) continue;
+              await queueAttempt(tx, delivery.id, 1, new Date());
+              queued += 1;
+            }
+          });
+        } catch (error) {
+          failures.push(error);
+          console.error(`webhooks: event ${event.id} for endpoint ${endpoint.id} not fanned out: ${(error as Error).message}`);
+        }
       }
     }
     if (queued > 0) wakeDelivery();
+    if (failures.length > 0) throw new Error(`${failures.length} fan-outs failed; the job runs again`);
   }
 
   async function deliver({ deliveryId, attempt }: DeliverJob) {
@@ -170,6 +180,14 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
       await db.prisma.webhookDelivery.updateMany({ where: { id: deliveryId, status: "PENDING", attemptCount: attempt - 1 }, data: { nextAttemptAt: null } });
       return;
     }
+    // The claim: a job run again (pg-boss expired or failed it while the first run still went
+    // on) finds the attempt held and leaves it. The lease ends before pg-boss's expiry, so the
+    // retry of a run whose instance died finds it free.
+    const claimed = await db.prisma.webhookDelivery.updateMany({
+      where: { id: deliveryId, status: "PENDING", attemptCount: attempt - 1, OR: [{ leaseUntil: null }, { leaseUntil: { lt: new Date() } }] },
+      data: { leaseUntil: new Date(Date.now() + settings.attemptTimeoutMs + 5_000) },
+    });
+    if (claimed.count === 0) return;
     let request: WebhookRequest;
     try {
       request = signedRequest(endpoint, delivery);
@@ -230,6 +248,7 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
           status: verdict.status === "DELIVERED" ? "DELIVERED" : ended ? "FAILED" : "PENDING",
           deliveredAt: verdict.status === "DELIVERED" ? new Date() : undefined,
           nextAttemptAt,
+          leaseUntil: null,
         },
       });
       if (nextAttemptAt) {
@@ -279,7 +298,7 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     const deleted = { deliveries: 0, events: 0 };
     for (;;) {
       const count = await db.prisma.$executeRaw`
-        DELETE FROM "WebhookDelivery" WHERE id IN (
+        DELETE FROM "WebhookDelivery" WHERE status <> 'PENDING' AND id IN (
           SELECT id FROM "WebhookDelivery" WHERE status <> 'PENDING' AND "createdAt" < ${cutoff} LIMIT ${PRUNE_BATCH})`;
       deleted.deliveries += count;
       if (count < PRUNE_BATCH) break;
@@ -316,8 +335,9 @@ export function createWebhooks(db: Database, config: WebhookConfig): Webhooks {
     await boss.start();
     const expireInSeconds = Math.ceil(settings.attemptTimeoutMs / 1000) + 10;
     for (const [name, options] of [
-      [FANOUT, { policy: "standard", retryLimit: 20, retryDelay: 1, retryBackoff: true, expireInSeconds: 60 }],
-      [DELIVER, { policy: "stately", retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds }],
+      // A batch dispatch's fan-out renders a thousand events: minutes on a slow embedded database.
+      [FANOUT, { policy: "standard", retryLimit: 20, retryDelay: 1, retryBackoff: true, expireInSeconds: 600 }],
+      [DELIVER, { policy: "short", retryLimit: 5, retryDelay: 1, retryBackoff: true, expireInSeconds }],
       [SWEEP, { policy: "standard", retryLimit: 2, retryDelay: 5, retryBackoff: false, expireInSeconds: 120 }],
       [PRUNE, { policy: "standard", retryLimit: 2, retryDelay: 60, retryBackoff: false, expireInSeconds: 3_600 }],
     ] as const) {

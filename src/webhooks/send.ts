@@ -129,6 +129,8 @@ function addressProblem(address: string): string | null {
     // network: deprecated IPv4-compatible ::a.b.c.d, and RFC 8215 local-use NAT64.
     if (parsed.match(ipaddr.IPv6.parse("::"), 96)) return `address ${address} is not a public address (ipv4Compatible)`;
     if (parsed.match(ipaddr.IPv6.parse("64:ff9b:1::"), 48)) return `address ${address} is not a public address (rfc8215)`;
+    // Deprecated site-local addresses, still routed inside some networks.
+    if (parsed.match(ipaddr.IPv6.parse("fec0::"), 10)) return `address ${address} is not a public address (siteLocal)`;
   }
   return null;
 }

@@ -55,7 +55,9 @@ const webhookHeaders = z
     z
       .string("header values must be strings")
       .max(4_096, "header values must be at most 4096 characters")
-      .refine((value) => !/[\r\n\0]/.test(value), "header values must not contain line breaks or NUL"),
+      .refine((value) => !/[\r\n\0]/.test(value), "header values must not contain line breaks or NUL")
+      // What node:http sends: tabs, printable ASCII and Latin-1; anything else would fail every attempt.
+      .refine((value) => !/[^\t\x20-\x7e\x80-\xff]/.test(value), "header values must be printable ASCII or Latin-1 text"),
     "must be an object of header names to strings",
   )
   .refine((headers) => Object.keys(headers).length <= MAX_WEBHOOK_HEADERS, `at most ${MAX_WEBHOOK_HEADERS} headers`)
