@@ -65,6 +65,17 @@ export async function waitUntil(condition: () => boolean, what: () => string, ti
   }
 }
 
+/** Resolves with `read()`'s value once `check` holds for it, polling; fails with the last value after `timeoutMs`. Never a fixed sleep. */
+export async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (check(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** A database config of its own for this test file (and a way to drop it afterwards). */
 export function isolatedDatabaseConfig() {
   if (!usingPostgres) return { config: { databaseUrl: undefined, dataDir: "memory://" }, drop: async () => {} };

@@ -15,7 +15,7 @@ import { DATA_SCOPES, toCanonicalScopes, type Scope } from "../src/auth/scopes.j
 import { WEBHOOK_EVENTS } from "../src/webhooks/catalog.js";
 import { MAX_ENDPOINTS_PER_TENANT } from "../src/webhooks/endpoints.js";
 import { loadSecretBox } from "../src/webhooks/secrets.js";
-import { expectError, startTestServer, TEST_WEBHOOK_KEY, usingPostgres, type GraphQLResponse, type TestServer, type TestTenant } from "./harness.js";
+import { eventually, expectError, startTestServer, TEST_WEBHOOK_KEY, usingPostgres, type GraphQLResponse, type TestServer, type TestTenant } from "./harness.js";
 import { openApiOracle, restRequest, type OpenApiOracle, type Reply } from "./openapi-oracle.js";
 
 let server: TestServer;
@@ -102,17 +102,6 @@ async function expectNoNode(token: string, id: string) {
   expect(result.status).toBe(200);
   expect(result.data?.node ?? null).toBeNull();
   for (const error of result.errors ?? []) expect(error.extensions?.code).toBe("NOT_FOUND");
-}
-
-/** Polls the database (never a fixed sleep) until `check` holds. */
-async function eventually<T>(read: () => Promise<T>, check: (value: T) => boolean, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 // ---------------------------------------------------------------------------------------

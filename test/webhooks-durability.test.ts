@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { isolatedDatabaseConfig, TEST_WEBHOOK_KEY, usingPostgres, waitUntil } from "./harness.js";
+import { eventually, isolatedDatabaseConfig, TEST_WEBHOOK_KEY, usingPostgres, waitUntil } from "./harness.js";
 import { startReceiver, type Receiver } from "./webhook-receiver.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -110,13 +110,12 @@ test("SIGKILL while a delivery is in flight: after a restart the same delivery a
   const endpointId = registered.createWebhookEndpoint.endpoint.id;
   const query = `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 5) { edges { node { status attempts { number statusCode } } } } } } }`;
   // The receiver has answered; the log is written right after, so poll it.
-  let delivery: any;
-  const deadline = Date.now() + 30_000;
-  do {
-    delivery = (await gql(second.url, token!, query, { id: endpointId })).node.deliveries.edges[0]?.node;
-    if (delivery?.status === "DELIVERED" || Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  } while (true);
+  const delivery = await eventually(
+    async () => (await gql(second.url, token!, query, { id: endpointId })).node.deliveries.edges[0]?.node,
+    (node) => node?.status === "DELIVERED",
+    "the delivery logged DELIVERED",
+    30_000,
+  );
   expect(delivery).toMatchObject({ status: "DELIVERED", attempts: [{ number: 1, statusCode: 200 }] });
   expect(receiver.received).toHaveLength(2);
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { leadEvent } from "../src/events/events.js";
 import { createWebhooks } from "../src/webhooks/engine.js";
-import { startTestServer, waitUntil, type TestServer, type TestTenant } from "./harness.js";
+import { eventually, startTestServer, waitUntil, type TestServer, type TestTenant } from "./harness.js";
 import { startReceiver, type Receiver } from "./webhook-receiver.js";
 
 let server: TestServer;
@@ -46,16 +46,8 @@ async function deliveries(tenant: TestTenant, endpointId: string, on = server) {
 }
 
 /** Resolves once the endpoint's deliveries satisfy `condition`, polling the API. */
-async function deliveriesUntil(tenant: TestTenant, endpointId: string, condition: (list: any[]) => boolean, on = server) {
-  let last: any[] = [];
-  const deadline = Date.now() + WAIT;
-  for (;;) {
-    last = (await deliveries(tenant, endpointId, on)).list;
-    if (condition(last)) return last;
-    if (Date.now() > deadline) throw new Error(`deliveries never matched; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const deliveriesUntil = (tenant: TestTenant, endpointId: string, condition: (list: any[]) => boolean, on = server) =>
+  eventually(async () => (await deliveries(tenant, endpointId, on)).list, condition, "the deliveries to match", WAIT);
 
 const createContact = (tenant: TestTenant, firstName: string) =>
   server.ok(tenant, `mutation($input: ContactInput!) { createContact(input: $input) { id } }`, { input: { firstName, email: `${firstName.toLowerCase()}@example.com` } });
@@ -280,9 +272,7 @@ describe("delivery", () => {
         ((await server.db.jobs.executeSql(`SELECT count(*)::int AS n FROM ${server.db.jobs.schema}.job WHERE name = 'webhook-deliver' AND data->>'deliveryId' = $1 AND state < 'completed'`, [delivery.id]))
           .rows[0] as { n: number }).n,
       );
-    const deadline = Date.now() + WAIT;
-    while ((await unfinished()) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await unfinished()).toBe(0);
+    await eventually(unfinished, (count) => count === 0, "both jobs to finish", WAIT);
     const [done] = await deliveriesUntil(tenant, id, (list) => list[0]?.status === "DELIVERED");
     expect(done.attempts).toHaveLength(1);
     expect(receiver.at("/lease")).toHaveLength(1);
