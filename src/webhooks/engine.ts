@@ -79,7 +79,7 @@ function inTransaction(tx: Prisma.TransactionClient): PgBoss.Db {
 }
 
 /** The delay before attempt `attempt + 1`, with ±20 % jitter so retries of one outage spread out. */
-export function retryDelayMs(delaysSeconds: number[], attempt: number): number | null {
+function retryDelayMs(delaysSeconds: number[], attempt: number): number | null {
   const base = delaysSeconds[attempt - 1];
   if (base === undefined) return null;
   const ms = base * 1000;

@@ -14,9 +14,6 @@ export interface Signable {
 
 const hmac = (key: string | Buffer, data: string) => createHmac("sha256", key).update(data, "utf8");
 
-/** Convo receivers reject a timestamp further than this from their clock (README: verifying). */
-export const CONVO_REPLAY_WINDOW_SECONDS = 300;
-
 export function signatureHeaders(dialect: WebhookDialect, secret: string | null, message: Signable): Record<string, string> {
   switch (dialect) {
     case "VELERIA": {
