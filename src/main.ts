@@ -1,6 +1,6 @@
 // `npm start`: open (and migrate) the database, seed a demo tenant on first run, serve.
 import { loadConfig } from "./config.js";
-import { openDatabase } from "./db/client.js";
+import { DataDirInUseError, openDatabase } from "./db/client.js";
 import { seedDemoTenant } from "./db/demo.js";
 import { createApp } from "./http/server.js";
 
@@ -10,7 +10,11 @@ import { createApp } from "./http/server.js";
 process.on("unhandledRejection", (reason) => console.error("unhandled rejection:", reason));
 
 const config = loadConfig();
-const db = await openDatabase(config);
+const db = await openDatabase(config).catch((error: unknown) => {
+  if (!(error instanceof DataDirInUseError)) throw error;
+  console.error(error.message);
+  process.exit(1);
+});
 if (db.appliedMigrations.length > 0) console.log(`Applied migrations: ${db.appliedMigrations.join(", ")}`);
 
 const demoToken = await seedDemoTenant(db.prisma);

@@ -7,7 +7,7 @@ import { toCanonicalScopes, UnknownScopeError } from "../auth/scopes.js";
 import { issueToken, tokenState } from "../auth/viewer.js";
 import { TOKEN_FORMATS } from "../auth/tokens.js";
 import { loadConfig } from "../config.js";
-import { openDatabase, type Database } from "../db/client.js";
+import { DataDirInUseError, openDatabase, type Database } from "../db/client.js";
 import { createMigration, migrationsDir } from "../db/migrations.js";
 import type { Plan, TokenFormat } from "../generated/prisma/enums.js";
 import { uuidOf } from "../graphql/ids.js";
@@ -306,7 +306,7 @@ run(process.argv.slice(2)).then(
       console.error(`${error.message}\n\nRun npm run cli -- --help for usage.`);
       process.exit(2);
     }
-    console.error(error);
+    console.error(error instanceof DataDirInUseError ? error.message : error);
     process.exit(1);
   },
 );

@@ -54,6 +54,9 @@ function running(pid: number): boolean {
   }
 }
 
+/** The embedded database's directory is held by another running process: an operator's mistake, shown without a stack. */
+export class DataDirInUseError extends Error {}
+
 /**
  * PGlite is one process's database: a second process on the same directory (the CLI while the
  * server runs) would write beside it and lose its writes, or worse. The directory holds the
@@ -62,7 +65,7 @@ function running(pid: number): boolean {
 async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
   const file = path.join(dataDir, LOCK_FILE);
   const holderOf = async () => Number((await readFile(file, "utf8").catch(() => "")).trim());
-  const inUse = (holder: number) => new Error(`${dataDir} is in use by process ${holder}: stop it first (the embedded database is single-process)`);
+  const inUse = (holder: number) => new DataDirInUseError(`${dataDir} is in use by process ${holder}: stop it first (the embedded database is single-process)`);
   let tookOver = false;
   for (;;) {
     try {
